@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite needs: Debian's Chromium for the Console
+# tests and bubblewrap for the sandbox. Runs apt-get only for what is missing.
+set -euo pipefail
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: missing ${missing[*]}; run as root or install them with apt-get" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

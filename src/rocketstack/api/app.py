@@ -1,0 +1,85 @@
+"""The control-plane ASGI app: /healthz, the /v1 API, and the Console and MCP mounts."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from rocketstack import __version__
+from rocketstack.api.auth import Authenticator
+from rocketstack.api.envelope import error_response, from_error
+from rocketstack.api.functions import build_router
+from rocketstack.api.middleware import RequestIdMiddleware
+from rocketstack.errors import RocketstackError
+from rocketstack.platform import Platform
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: "InvalidRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "RequestTooLarge",
+    415: "UnsupportedMediaType",
+    422: "InvalidParameterValue",
+}
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="Rocketstack control plane",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+    )
+    authenticator = Authenticator(platform.store)
+    app.state.platform = platform
+    app.state.authenticator = authenticator
+
+    @app.exception_handler(RocketstackError)
+    async def on_platform_error(_request: Request, error: RocketstackError) -> Response:
+        return from_error(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            message = f"no route for {request.method} {request.url.path}; see /openapi.json"
+        elif error.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json"
+        else:
+            message = str(error.detail)
+        return error_response(
+            error.status_code,
+            _STATUS_CODES.get(error.status_code, "HttpError"),
+            message,
+            dict(error.headers or {}),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(_request: Request, error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return error_response(
+            400, "InvalidParameterValue", f"{where}: {first.get('msg', 'invalid value')}"
+        )
+
+    @app.get("/healthz", include_in_schema=True)
+    async def healthz() -> dict[str, object]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "runtimes": {
+                name: {"available": info.available, "version": info.version}
+                for name, info in platform.runtimes.items()
+            },
+        }
+
+    app.include_router(build_router(platform, authenticator.authenticate))
+    app.add_middleware(RequestIdMiddleware)
+    return app

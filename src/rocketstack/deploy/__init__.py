@@ -1,0 +1,2 @@
+"""Function creation: field validation, ZIP checks and extraction, and the asynchronous
+preparation pipeline."""

@@ -1,0 +1,2 @@
+"""Public URLs: routing /<tenantToken>/<functionName>, HTTP request to event, and handler
+result to HTTP response."""

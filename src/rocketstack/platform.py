@@ -1,0 +1,95 @@
+"""Builds the parts of a server from its settings and starts and stops them in order."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from rocketstack.deploy.pipeline import Deployer
+from rocketstack.runtime import runtimes as runtime_discovery
+from rocketstack.runtime.pool import InstancePool
+from rocketstack.sandbox.base import Sandbox
+from rocketstack.sandbox.process import ProcessSandbox
+from rocketstack.service import FunctionService
+from rocketstack.settings import Settings
+from rocketstack.store.blobs import BlobStore
+from rocketstack.store.database import Store, hash_api_key
+from rocketstack.store.models import Tenant
+from rocketstack.store.records import RecordBuffer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TENANT = "default"
+
+
+def make_sandbox(settings: Settings) -> Sandbox:
+    return ProcessSandbox()
+
+
+class Platform:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.store = Store.for_data_dir(settings.data_dir)
+        self.blobs = BlobStore(settings.data_dir)
+        self.runtimes = runtime_discovery.discover(settings)
+        self.sandbox = make_sandbox(settings)
+        self.records = RecordBuffer(self.store)
+        self.pool = InstancePool(settings, self.runtimes, self.sandbox, self.records)
+        self.functions = FunctionService(settings, self.store, self.blobs, self.pool)
+        self.deployer = Deployer(
+            self.store, self.blobs, self.pool, self.runtimes, self.functions.invalidate
+        )
+        self.functions.deployer = self.deployer
+        # The admin key in clear when this start created it, for the banner.
+        self.created_admin_key: str | None = None
+
+    def initialise(self) -> None:
+        """Create the schema and, on the first start, the default tenant and its key."""
+        self.store.create_schema()
+        self.blobs.clear_tmp()
+        tenant = self.store.tenant_by_name(DEFAULT_TENANT)
+        if tenant is None:
+            tenant, key = self.store.create_tenant(DEFAULT_TENANT, self.settings.admin_api_key)
+            if not self.settings.admin_api_key:
+                self.created_admin_key = key
+            self._write_key_file(key)
+        elif self.settings.admin_api_key:
+            # A key set in the environment always works, also after the first start.
+            if self.store.tenant_for_key_hash(hash_api_key(self.settings.admin_api_key)) is None:
+                self.store.add_api_key(tenant.id, self.settings.admin_api_key)
+
+    def _write_key_file(self, key: str) -> None:
+        path = self.key_file
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(key + "\n")
+        os.chmod(path, 0o600)
+
+    @property
+    def key_file(self) -> Path:
+        return self.settings.data_dir / "admin-api-key"
+
+    def default_tenant(self) -> Tenant:
+        tenant = self.store.tenant_by_name(DEFAULT_TENANT)
+        assert tenant is not None, "initialise() creates the default tenant"
+        return tenant
+
+    async def start(self) -> None:
+        for warning in self.sandbox.warnings:
+            log.warning("weaker isolation: %s", warning)
+        for runtime in self.runtimes.values():
+            if runtime.available:
+                log.info("runtime %s: %s (%s)", runtime.name, runtime.executable, runtime.version)
+            else:
+                log.warning("runtime %s is unavailable: %s", runtime.name, runtime.unavailable_reason)
+        self.records.start()
+        self.pool.start()
+        await self.deployer.recover()
+
+    async def stop(self) -> None:
+        await self.deployer.close()
+        await self.pool.close()
+        await self.records.stop()
+        self.store.close()

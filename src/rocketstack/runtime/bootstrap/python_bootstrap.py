@@ -1,0 +1,245 @@
+"""Instance side of the python3.12 runtime: loads one handler, then runs invocations that
+the host sends over one pipe and answers over another. It imports only the standard library.
+
+Frame format (both directions): 4-byte big-endian header length, 4-byte big-endian payload
+length, a JSON header, then the payload bytes."""
+
+import io
+import json
+import logging
+import os
+import struct
+import sys
+import threading
+import time
+import traceback
+
+# The host passes the channel's fd numbers as the two arguments.
+IN_FD = int(sys.argv[1]) if len(sys.argv) > 2 else 3
+OUT_FD = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+_HEAD = struct.Struct(">II")
+_write_lock = threading.Lock()
+
+
+def send(header, payload=b""):
+    data = json.dumps(header, separators=(",", ":")).encode()
+    frame = _HEAD.pack(len(data), len(payload)) + data + payload
+    with _write_lock:
+        view = memoryview(frame)
+        while view:
+            written = os.write(OUT_FD, view)
+            view = view[written:]
+
+
+def read_exact(size):
+    chunks = []
+    while size:
+        chunk = os.read(IN_FD, size)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive():
+    header_size, payload_size = _HEAD.unpack(read_exact(8))
+    header = json.loads(read_exact(header_size))
+    return header, read_exact(payload_size) if payload_size else b""
+
+
+class RecordWriter(io.TextIOBase):
+    """Replaces sys.stdout and sys.stderr: text up to a write that ends a line becomes one
+    log record, so `print("a\\nb")` stays one record."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.buffer_parts = []
+        self.lock = threading.Lock()
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self.lock:
+            self.buffer_parts.append(text)
+            if text.endswith("\n"):
+                self._emit()
+        return len(text)
+
+    def flush(self):
+        with self.lock:
+            self._emit()
+
+    def _emit(self):
+        if not self.buffer_parts:
+            return
+        message = "".join(self.buffer_parts)
+        self.buffer_parts = []
+        if message.endswith("\n"):
+            message = message[:-1]
+        send({"t": "log", "s": self.stream}, message.encode("utf-8", "replace"))
+
+    def fileno(self):
+        return 1 if self.stream == "stdout" else 2
+
+    def isatty(self):
+        return False
+
+
+class RecordHandler(logging.Handler):
+    """Sends each logging record, traceback included, as one log record."""
+
+    def emit(self, record):
+        try:
+            message = self.format(record)
+            stream = "stderr" if record.levelno >= logging.WARNING else "stdout"
+            send({"t": "log", "s": stream}, message.encode("utf-8", "replace"))
+        except Exception:
+            self.handleError(record)
+
+
+class Context:
+    """What the handler gets as `context`, in the style of Lambda's Python context."""
+
+    def __init__(self, request_id, deadline_ms, spec):
+        self.aws_request_id = request_id
+        self.request_id = request_id
+        self.function_name = spec["functionName"]
+        self.function_version = str(spec["version"])
+        self.memory_limit_in_mb = int(spec["memoryMb"])
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+    def __repr__(self):
+        return f"Context(request_id={self.request_id!r}, function_name={self.function_name!r})"
+
+
+def error_body(error, code_dir=None):
+    frames = traceback.extract_tb(error.__traceback__)
+    if code_dir:
+        user_frames = [f for f in frames if f.filename.startswith(code_dir)]
+        frames = traceback.StackSummary.from_list(user_frames or frames)
+    stack = [line.rstrip("\n") for line in traceback.format_list(frames)]
+    return {
+        "errorType": type(error).__name__,
+        "errorMessage": str(error),
+        "stackTrace": stack,
+    }
+
+
+def load_handler(spec):
+    code_dir = spec["codeDir"]
+    module_name, _, function_name = spec["handler"].rpartition(".")
+    module_name = module_name.replace("/", ".")
+    sys.path.insert(0, code_dir)
+    os.chdir(code_dir)
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as error:
+        filename = os.path.relpath(error.filename or "?", code_dir)
+        body = {
+            "errorType": "SyntaxError",
+            "errorMessage": f"{filename}, line {error.lineno}: {error.msg}",
+            "stackTrace": [line.rstrip("\n") for line in traceback.format_exception_only(error)],
+        }
+        return None, body
+    except BaseException as error:  # noqa: BLE001 - any failure of user code at import
+        body = error_body(error, code_dir)
+        origin = _user_origin(error, code_dir)
+        body["errorMessage"] = f"{body['errorMessage']}{origin}"
+        return None, body
+    handler = getattr(module, function_name, None)
+    if handler is None:
+        return None, {
+            "errorType": "HandlerNotFound",
+            "errorMessage": (
+                f"{module_name.replace('.', '/')}.py defines no function named {function_name!r}; "
+                f"define `def {function_name}(event, context):` or change the handler setting"
+            ),
+            "stackTrace": [],
+        }
+    if not callable(handler):
+        return None, {
+            "errorType": "HandlerNotCallable",
+            "errorMessage": (
+                f"{module_name}.{function_name} is a {type(handler).__name__}, not a function; "
+                f"define `def {function_name}(event, context):`"
+            ),
+            "stackTrace": [],
+        }
+    return handler, None
+
+
+def _user_origin(error, code_dir):
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.startswith(code_dir):
+            return f" (at {os.path.relpath(frame.filename, code_dir)}, line {frame.lineno})"
+    return ""
+
+
+def invoke(handler, spec, header, payload):
+    request_id = header["id"]
+    context = Context(request_id, header["deadlineMs"], spec)
+    try:
+        event = json.loads(payload) if payload else None
+        result = handler(event, context)
+        if hasattr(result, "__await__"):
+            import asyncio
+
+            result = asyncio.run(_await(result))
+        body = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+    except Exception as error:  # noqa: BLE001 - every handler error goes back to the host
+        sys.stdout.flush()
+        sys.stderr.flush()
+        send({"t": "error", "id": request_id}, json.dumps(error_body(error, spec["codeDir"])).encode())
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    send({"t": "result", "id": request_id}, body)
+
+
+async def _await(awaitable):
+    return await awaitable
+
+
+def main():
+    sys.stdout = RecordWriter("stdout")
+    sys.stderr = RecordWriter("stderr")
+    root = logging.getLogger()
+    handler_for_records = RecordHandler()
+    handler_for_records.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
+    root.addHandler(handler_for_records)
+
+    header, _ = receive()
+    if header.get("t") != "load":
+        raise SystemExit(f"expected a load message, got {header.get('t')!r}")
+    spec = header
+    os.environ.clear()
+    os.environ.update(spec.get("env") or {})
+    started = time.perf_counter()
+    handler, failure = load_handler(spec)
+    init_ms = (time.perf_counter() - started) * 1000
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if failure is not None:
+        send({"t": "loadError", "initMs": init_ms}, json.dumps(failure).encode())
+        return
+    send({"t": "loaded", "initMs": init_ms})
+    while True:
+        try:
+            header, payload = receive()
+        except EOFError:
+            return
+        if header.get("t") == "invoke":
+            invoke(handler, spec, header, payload)
+
+
+if __name__ == "__main__":
+    main()

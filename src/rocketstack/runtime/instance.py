@@ -1,0 +1,446 @@
+"""One instance: a sandboxed process running one function version, one invocation at a
+time. Its lifecycle is an explicit state machine; log output arrives over the channel
+(framed records) and over raw stdout/stderr pipes (anything else the process writes)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import errno
+import itertools
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from rocketstack.runtime.protocol import FrameDecoder, encode
+from rocketstack.runtime.runtimes import RuntimeInfo
+from rocketstack.runtime.spec import FunctionSpec
+from rocketstack.sandbox.base import LaunchSpec, Limits, Sandbox, SandboxedProcess
+from rocketstack.store.models import LogRecord
+
+log = logging.getLogger(__name__)
+
+_ids = itertools.count(1)
+_READ_SIZE = 65536
+
+
+class InstanceState(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    STOPPED = "stopped"
+
+
+_TRANSITIONS = {
+    InstanceState.STARTING: {InstanceState.IDLE, InstanceState.STOPPED},
+    InstanceState.IDLE: {InstanceState.BUSY, InstanceState.STOPPED},
+    InstanceState.BUSY: {InstanceState.IDLE, InstanceState.STOPPED},
+    InstanceState.STOPPED: {InstanceState.STOPPED},
+}
+
+
+class IllegalTransition(RuntimeError):
+    pass
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "outOfMemory"
+
+
+@dataclass
+class InvocationOutcome:
+    outcome: Outcome
+    # JSON bytes: the handler's return value on success, else an error body
+    # {"errorType", "errorMessage", "stackTrace"}.
+    body: bytes
+    duration_ms: float
+    logs: list[LogRecord]
+    max_memory_used_mb: int | None
+
+
+@dataclass
+class LoadOutcome:
+    ok: bool
+    init_ms: float
+    error: dict[str, Any] | None
+    logs: list[LogRecord] = field(default_factory=list)
+
+
+class LogCollector:
+    """The log records of one invocation, capped in bytes with a truncation marker."""
+
+    def __init__(self, function_id: str, request_id: str, max_bytes: int) -> None:
+        self.function_id = function_id
+        self.request_id = request_id
+        self.max_bytes = max_bytes
+        self.records: list[LogRecord] = []
+        self.size = 0
+        self.truncated = False
+
+    def add(self, stream: str, message: str) -> None:
+        if self.truncated:
+            return
+        self.size += len(message)
+        if self.size > self.max_bytes:
+            self.truncated = True
+            message = (
+                f"[rocketstack] log output truncated: this invocation wrote more than "
+                f"{self.max_bytes} bytes"
+            )
+            stream = "system"
+        self.records.append(LogRecord(self.function_id, self.request_id, time.time(), stream, message))
+
+
+class Instance:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        runtime: RuntimeInfo,
+        sandbox: Sandbox,
+        log_max_bytes: int,
+    ) -> None:
+        self.id = f"i{os.getpid()}-{next(_ids)}"
+        self.spec = spec
+        self.runtime = runtime
+        self.sandbox = sandbox
+        self.log_max_bytes = log_max_bytes
+        self.state = InstanceState.STARTING
+        self.last_used = time.monotonic()
+        self.invocations = 0
+        self.process: SandboxedProcess | None = None
+        self._decoder = FrameDecoder()
+        self._control_fd = -1
+        self._send_fd = -1
+        self._stream_fds: dict[int, str] = {}
+        self._partial: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
+        self._collector = LogCollector(spec.function_id, "", log_max_bytes)
+        self._waiter: asyncio.Future[tuple[dict[str, Any], bytes]] | None = None
+        self._exit_task: asyncio.Task[None] | None = None
+        self.exit_status: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<Instance {self.id} {self.spec.key} {self.state.value}>"
+
+    def _transition(self, new: InstanceState) -> None:
+        if new not in _TRANSITIONS[self.state]:
+            raise IllegalTransition(
+                f"instance {self.id} cannot go from {self.state.value} to {new.value}"
+            )
+        self.state = new
+
+    async def start(self, request_id: str, timeout: float) -> LoadOutcome:
+        """Spawn the process and load the handler; on failure the instance is stopped."""
+        self._collector = LogCollector(self.spec.function_id, request_id, self.log_max_bytes)
+        started = time.perf_counter()
+        try:
+            await self._spawn()
+        except OSError as error:
+            self.stop()
+            log.error("failed to start an instance of %s: %s", self.spec.key, error)
+            return LoadOutcome(
+                False,
+                0.0,
+                {
+                    "errorType": "InstanceStartError",
+                    "errorMessage": f"the {self.spec.runtime} runtime failed to start: {error}",
+                    "stackTrace": [],
+                },
+            )
+        load = {
+            "t": "load",
+            "codeDir": str(self.spec.code_dir),
+            "handler": self.spec.handler,
+            "functionName": self.spec.name,
+            "version": self.spec.version,
+            "memoryMb": self.spec.memory_mb,
+            "env": self.spec.instance_env(),
+        }
+        header, payload = await self._exchange(load, b"", timeout)
+        init_ms = (time.perf_counter() - started) * 1000
+        kind = header.get("t")
+        if kind == "loaded":
+            self._transition(InstanceState.IDLE)
+            return LoadOutcome(True, init_ms, None, self._take_logs())
+        if kind == "loadError":
+            error = orjson.loads(payload)
+        else:
+            error = self._failure_body(kind, header, timeout, during="initialisation")
+        logs = self._take_logs()
+        self.stop()
+        return LoadOutcome(False, init_ms, error, logs)
+
+    async def invoke(self, request_id: str, event: bytes, timeout: float) -> InvocationOutcome:
+        self._transition(InstanceState.BUSY)
+        self.invocations += 1
+        self._collector = LogCollector(self.spec.function_id, request_id, self.log_max_bytes)
+        started = time.perf_counter()
+        deadline_ms = int((time.time() + timeout) * 1000)
+        header, payload = await self._exchange(
+            {"t": "invoke", "id": request_id, "deadlineMs": deadline_ms}, event, timeout
+        )
+        duration_ms = (time.perf_counter() - started) * 1000
+        kind = header.get("t")
+        memory = self.process.max_memory_used_mb() if self.process else None
+        if kind == "result":
+            outcome, body = Outcome.SUCCESS, payload
+        elif kind == "error":
+            outcome, body = Outcome.ERROR, payload
+        else:
+            error = self._failure_body(kind, header, timeout, during="the invocation")
+            outcome = {
+                "timeout": Outcome.TIMEOUT,
+                "outOfMemory": Outcome.OUT_OF_MEMORY,
+            }.get(str(kind), Outcome.ERROR)
+            body = orjson.dumps(error)
+        logs = self._take_logs()
+        self.last_used = time.monotonic()
+        if kind in ("result", "error") and self.state is InstanceState.BUSY:
+            self._transition(InstanceState.IDLE)
+        else:
+            self.stop()
+        return InvocationOutcome(outcome, body, duration_ms, logs, memory)
+
+    def _failure_body(
+        self, kind: Any, header: dict[str, Any], timeout: float, during: str
+    ) -> dict[str, Any]:
+        if kind == "timeout":
+            return {
+                "errorType": "TimeoutError",
+                "errorMessage": f"{during.capitalize()} timed out after {_seconds(timeout)} s",
+                "stackTrace": [],
+            }
+        if kind == "outOfMemory":
+            return {
+                "errorType": "OutOfMemoryError",
+                "errorMessage": (
+                    f"the instance ran out of memory during {during}: it reached the "
+                    f"{self.spec.memory_mb} MB limit; raise memoryMb or use less memory"
+                ),
+                "stackTrace": [],
+            }
+        status = header.get("status")
+        return {
+            "errorType": "ProcessExited",
+            "errorMessage": f"the process exited during {during} with {_describe_status(status)}",
+            "stackTrace": [],
+        }
+
+    async def _spawn(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        child_fds = [to_child_r, from_child_w, out_w, err_w]
+        try:
+            argv = self.runtime.argv(to_child_r, from_child_w, self.spec.memory_mb)
+            launch = LaunchSpec(
+                instance_id=self.id,
+                argv=argv,
+                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"},
+                code_dir=self.spec.code_dir,
+                limits=Limits(memory_mb=self.spec.memory_mb),
+                fds={1: out_w, 2: err_w, to_child_r: to_child_r, from_child_w: from_child_w},
+            )
+            self.process = await self.sandbox.spawn(launch)
+        except BaseException:
+            for fd in (to_child_w, from_child_r, out_r, err_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        loop = asyncio.get_running_loop()
+        self._send_fd = to_child_w
+        self._control_fd = from_child_r
+        self._stream_fds = {out_r: "stdout", err_r: "stderr"}
+        for fd in (to_child_w, from_child_r, out_r, err_r):
+            os.set_blocking(fd, False)
+        loop.add_reader(from_child_r, self._on_control)
+        for fd in self._stream_fds:
+            loop.add_reader(fd, self._on_stream, fd)
+        self._exit_task = asyncio.create_task(self._watch_exit(), name=f"watch-{self.id}")
+
+    async def _exchange(
+        self, header: dict[str, Any], payload: bytes, timeout: float
+    ) -> tuple[dict[str, Any], bytes]:
+        """Send one message and wait for the instance's answer, a timeout, or its exit."""
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        if self.exit_status is not None:
+            return {"t": "exited", "status": self.exit_status}, b""
+        try:
+            await self._write(encode(header, payload))
+        except OSError:
+            # The instance closed its end: it is exiting, and _watch_exit reports how.
+            pass
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._waiter), timeout)
+        except TimeoutError:
+            self.stop()
+            return {"t": "timeout"}, b""
+        finally:
+            self._waiter = None
+
+    async def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        loop = asyncio.get_running_loop()
+        while view:
+            try:
+                written = os.write(self._send_fd, view)
+                view = view[written:]
+            except BlockingIOError:
+                ready = loop.create_future()
+                loop.add_writer(self._send_fd, lambda: ready.done() or ready.set_result(None))
+                try:
+                    await ready
+                finally:
+                    loop.remove_writer(self._send_fd)
+
+    def _resolve(self, header: dict[str, Any], payload: bytes) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result((header, payload))
+
+    def _on_control(self) -> None:
+        while self._control_fd >= 0:
+            try:
+                data = os.read(self._control_fd, _READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                asyncio.get_running_loop().remove_reader(self._control_fd)
+                return
+            self._on_frames(data)
+
+    def _on_frames(self, data: bytes) -> None:
+        for header, payload in self._decoder.feed(data):
+            kind = header.get("t")
+            if kind == "log":
+                self._collector.add(
+                    "stderr" if header.get("s") == "stderr" else "stdout",
+                    payload.decode("utf-8", "replace"),
+                )
+            else:
+                self._drain_streams()
+                self._resolve(header, payload)
+
+    def _on_stream(self, fd: int) -> None:
+        self._read_stream(fd)
+
+    def _read_stream(self, fd: int) -> bool:
+        """Read what is buffered on one stdout/stderr pipe; return False at end of file."""
+        stream = self._stream_fds.get(fd)
+        if stream is None:
+            return False
+        partial = self._partial[stream]
+        while True:
+            try:
+                data = os.read(fd, _READ_SIZE)
+            except BlockingIOError:
+                return True
+            except OSError as error:
+                if error.errno != errno.EAGAIN:
+                    data = b""
+                else:
+                    return True
+            if not data:
+                asyncio.get_running_loop().remove_reader(fd)
+                self._stream_fds.pop(fd, None)
+                os.close(fd)
+                self._flush_partial(stream)
+                return False
+            partial += data
+            if b"\n" in partial:
+                *lines, rest = bytes(partial).split(b"\n")
+                partial[:] = rest
+                for line in lines:
+                    self._collector.add(stream, line.decode("utf-8", "replace"))
+            if len(partial) > _READ_SIZE:
+                self._flush_partial(stream)
+
+    def _flush_partial(self, stream: str) -> None:
+        partial = self._partial[stream]
+        if partial:
+            self._collector.add(stream, partial.decode("utf-8", "replace"))
+            partial.clear()
+
+    def _drain_streams(self) -> None:
+        """Collect what the process wrote to stdout/stderr before its last message: those
+        writes finished before the message was sent, so they are in the pipes already."""
+        for fd in list(self._stream_fds):
+            self._read_stream(fd)
+        for stream in self._partial:
+            self._flush_partial(stream)
+
+    def _take_logs(self) -> list[LogRecord]:
+        records = self._collector.records
+        self._collector = LogCollector(self.spec.function_id, self._collector.request_id, self.log_max_bytes)
+        return records
+
+    async def _watch_exit(self) -> None:
+        assert self.process is not None
+        status = await self.process.wait()
+        self.exit_status = status
+        # Frames sent just before the exit may still be unread: a result wins over the exit.
+        self._on_control()
+        self._drain_streams()
+        if self.process.out_of_memory():
+            self._resolve({"t": "outOfMemory"}, b"")
+        else:
+            self._resolve({"t": "exited", "status": status}, b"")
+        if self.state is not InstanceState.STOPPED:
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the instance and everything it started, and close its pipes."""
+        if self.state is InstanceState.STOPPED and self._send_fd < 0:
+            return
+        self.state = InstanceState.STOPPED
+        if self.process is not None:
+            self.process.kill()
+        loop = asyncio.get_event_loop()
+        if self._control_fd >= 0:
+            loop.remove_reader(self._control_fd)
+            os.close(self._control_fd)
+            self._control_fd = -1
+        if self._send_fd >= 0:
+            os.close(self._send_fd)
+            self._send_fd = -1
+        for fd in list(self._stream_fds):
+            self._read_stream(fd)
+            if fd in self._stream_fds:
+                loop.remove_reader(fd)
+                os.close(fd)
+        self._stream_fds.clear()
+        if self._exit_task is not None and self.process is not None:
+            process = self.process
+            task = self._exit_task
+            task.add_done_callback(lambda _task: process.release())
+            if task.done():
+                process.release()
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+def _describe_status(status: Any) -> str:
+    if not isinstance(status, int):
+        return "an unknown status"
+    if status < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        return f"signal {name}"
+    return f"exit status {status}"

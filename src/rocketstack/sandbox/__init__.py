@@ -1,0 +1,1 @@
+"""Isolation and limits of instances: one backend per mechanism behind `Sandbox`."""

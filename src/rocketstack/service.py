@@ -1,0 +1,111 @@
+"""Function operations shared by the API, the gateway, the Console and the MCP server:
+lookups (cached in memory, invalidated on every change), deletion and invocation."""
+
+from __future__ import annotations
+
+import logging
+
+from rocketstack.deploy.pipeline import READY, Deployer, spec_for
+from rocketstack.errors import FunctionNotReady, NotFound, Throttled
+from rocketstack.runtime.pool import InstancePool, InvocationResult
+from rocketstack.runtime.spec import FunctionSpec
+from rocketstack.settings import Settings
+from rocketstack.store.blobs import BlobStore
+from rocketstack.store.database import Store
+from rocketstack.store.models import FunctionRecord, Tenant
+
+log = logging.getLogger(__name__)
+
+
+class FunctionService:
+    def __init__(self, settings: Settings, store: Store, blobs: BlobStore, pool: InstancePool) -> None:
+        self.settings = settings
+        self.store = store
+        self.blobs = blobs
+        self.pool = pool
+        self.deployer: Deployer | None = None
+        self._by_id: dict[str, FunctionRecord] = {}
+        self._by_public: dict[tuple[str, str], str] = {}
+        self._specs: dict[str, FunctionSpec] = {}
+        self._tenants_by_token: dict[str, Tenant] = {}
+
+    def invalidate(self, function_id: str) -> None:
+        record = self._by_id.pop(function_id, None)
+        self._specs.pop(function_id, None)
+        if record is not None:
+            self._by_public = {k: v for k, v in self._by_public.items() if v != function_id}
+
+    def get(self, tenant_id: str, function_id: str) -> FunctionRecord:
+        """Return the tenant's function or raise NotFound; another tenant's id is not found."""
+        record = self._by_id.get(function_id)
+        if record is None:
+            record = self.store.get_function(function_id)
+            if record is not None:
+                self._by_id[function_id] = record
+        if record is None or record.tenant_id != tenant_id:
+            raise NotFound(
+                f"function {function_id!r} was not found; list your functions with GET /v1/functions"
+            )
+        return record
+
+    def public_url(self, tenant: Tenant, record: FunctionRecord) -> str | None:
+        if not record.is_public:
+            return None
+        return f"{self.settings.public_base_url}/{tenant.public_token}/{record.name}"
+
+    def public_lookup(self, token: str, name: str) -> FunctionRecord | None:
+        function_id = self._by_public.get((token, name))
+        if function_id is not None:
+            record = self._by_id.get(function_id)
+            if record is not None:
+                return record
+        tenant = self._tenants_by_token.get(token)
+        if tenant is None:
+            tenant = self.store.tenant_by_token(token)
+            if tenant is None:
+                return None
+            self._tenants_by_token[token] = tenant
+        record = self.store.function_by_name(tenant.id, name)
+        if record is None:
+            return None
+        self._by_id[record.id] = record
+        self._by_public[(token, name)] = record.id
+        return record
+
+    def spec(self, record: FunctionRecord) -> FunctionSpec:
+        spec = self._specs.get(record.id)
+        if spec is None or spec.version != record.version:
+            spec = spec_for(record, self.blobs.code_dir(record.id, record.version))
+            self._specs[record.id] = spec
+        return spec
+
+    def ready_spec(self, record: FunctionRecord) -> FunctionSpec:
+        if record.status != READY:
+            detail = f": {record.status_reason}" if record.status_reason else ""
+            raise FunctionNotReady(
+                f"function {record.name!r} is {record.status}{detail}; "
+                + (
+                    "wait until GET /v1/functions/{id} shows status ready"
+                    if record.status == "creating"
+                    else "fix the code and create it again"
+                ),
+            )
+        return self.spec(record)
+
+    async def invoke(self, record: FunctionRecord, request_id: str, event: bytes) -> InvocationResult:
+        return await self.invoke_spec(self.ready_spec(record), request_id, event)
+
+    async def invoke_spec(self, spec: FunctionSpec, request_id: str, event: bytes) -> InvocationResult:
+        try:
+            return await self.pool.invoke(spec, request_id, event)
+        except Throttled:
+            self.pool.record_throttle(spec, request_id)
+            raise
+
+    async def delete(self, record: FunctionRecord) -> None:
+        self.pool.retire(record.id)
+        self.store.delete_function(record.id)
+        self.invalidate(record.id)
+        self.blobs.delete_function_code(record.id)
+        if not self.store.code_in_use(record.code_sha256):
+            self.blobs.delete_blob(record.code_sha256)
