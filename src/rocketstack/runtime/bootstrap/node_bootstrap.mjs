@@ -1,6 +1,7 @@
 // Instance side of the nodejs20.x runtime: loads one handler, then runs invocations that
 // the host sends over one pipe and answers over another. Frames in both directions: 4-byte
 // big-endian header length, 4-byte big-endian payload length, a JSON header, the payload.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -63,8 +64,31 @@ function resolveHandlerFile(codeDir, moduleName) {
   return null;
 }
 
-function loadFailure(error, codeDir) {
+// Node 20 reports an ES module's syntax error without its location; `node --check` on the
+// same source prints "[stdin]:LINE", so the failure path asks it once.
+function esmSyntaxErrorLine(file) {
+  try {
+    const result = spawnSync(process.execPath, ['--input-type=module', '--check'], {
+      input: fs.readFileSync(file),
+      encoding: 'utf8',
+      timeout: 5000,
+    });
+    const match = String(result.stderr || '').match(/^\[stdin\]:(\d+)/m);
+    return match ? match[1] : null;
+  } catch {
+    return null;
+  }
+}
+
+function loadFailure(error, codeDir, file) {
   const body = errorBody(error);
+  if (error instanceof SyntaxError && !String(error.stack || '').includes(codeDir)) {
+    const line = esmSyntaxErrorLine(file);
+    if (line) {
+      body.errorMessage = `${path.relative(codeDir, file)}, line ${line}: ${body.errorMessage}`;
+      return body;
+    }
+  }
   // V8 puts "file:line" of a syntax error on the first stack line; name the user's file.
   const firstLine = String(error?.stack || '').split('\n')[0];
   const match = firstLine.match(/^(?:file:\/\/)?(\/[^:]+):(\d+)/);
@@ -97,7 +121,7 @@ async function loadHandler(spec) {
   try {
     moduleNamespace = await import(pathToFileURL(file).href);
   } catch (error) {
-    return [null, loadFailure(error, codeDir)];
+    return [null, loadFailure(error, codeDir, file)];
   }
   let fn = moduleNamespace[exportName];
   if (fn === undefined && moduleNamespace.default && typeof moduleNamespace.default === 'object') {
