@@ -130,6 +130,10 @@ def test_warm_instance_keeps_module_state(api: Api, unique_name: str, runtime: s
     function = api.deploy(unique_name, runtime, handler, make_zip(files))
     results = [api.invoke(function["id"], {}).json() for _ in range(3)]
     assert results == [1, 2, 3]
+    # The instance loaded during preparation served the first call: no cold start.
+    reports = api.logs(function["id"])["reports"]
+    assert len(reports) == 3
+    assert [r["initDurationMs"] for r in reports] == [None, None, None]
 
 
 @pytest.mark.parametrize(

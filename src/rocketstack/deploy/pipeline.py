@@ -14,7 +14,7 @@ import orjson
 from rocketstack.deploy.archive import MAX_UPLOAD_BYTES, extract
 from rocketstack.deploy.handler_file import check_handler_file
 from rocketstack.deploy.validation import FunctionConfig
-from rocketstack.errors import PayloadTooLarge, PreparationError
+from rocketstack.errors import Conflict, PayloadTooLarge, PreparationError
 from rocketstack.runtime.pool import InstancePool
 from rocketstack.runtime.runtimes import RuntimeInfo
 from rocketstack.runtime.spec import FunctionSpec
@@ -100,7 +100,12 @@ class Deployer:
             created_at=now,
             updated_at=now,
         )
-        self.store.insert_function(record)
+        try:
+            self.store.insert_function(record)
+        except Conflict:
+            if not self.store.code_in_use(sha):
+                self.blobs.delete_blob(sha)
+            raise
         self.start_preparation(record.id, request_id)
         return record
 
@@ -146,6 +151,8 @@ class Deployer:
 
     def _finish(self, function_id: str, status: str, reason: str | None) -> None:
         if self.store.get_function(function_id) is None:
+            # Deleted while it was being prepared: drop what the preparation published.
+            self.blobs.delete_function_code(function_id)
             return
         self.store.update_function(function_id, status=status, status_reason=reason)
         self.on_change(function_id)

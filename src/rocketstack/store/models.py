@@ -1,4 +1,4 @@
-"""Plain records that the store returns; the rest of the platform never sees SQL rows."""
+"""Plain records that the store returns, so no SQL row leaves `store/`."""
 
 from __future__ import annotations
 

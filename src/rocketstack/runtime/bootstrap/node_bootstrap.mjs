@@ -1,5 +1,5 @@
 // Instance side of the nodejs20.x runtime: loads one handler, then runs invocations that
-// the host sends over one pipe and answers over another. Frames in both directions: 4-byte
+// the host sends over one pipe and replies over another. Frames in both directions: 4-byte
 // big-endian header length, 4-byte big-endian payload length, a JSON header, the payload.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -65,7 +65,7 @@ function resolveHandlerFile(codeDir, moduleName) {
 }
 
 // Node 20 reports an ES module's syntax error without its location; `node --check` on the
-// same source prints "[stdin]:LINE", so the failure path asks it once.
+// same source prints "[stdin]:LINE", so the failure path runs it once.
 function esmSyntaxErrorLine(file) {
   try {
     const result = spawnSync(process.execPath, ['--input-type=module', '--check'], {

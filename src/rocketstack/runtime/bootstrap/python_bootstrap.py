@@ -1,5 +1,5 @@
 """Instance side of the python3.12 runtime: loads one handler, then runs invocations that
-the host sends over one pipe and answers over another. It imports only the standard library.
+the host sends over one pipe and replies over another. It imports only the standard library.
 
 Frame format (both directions): 4-byte big-endian header length, 4-byte big-endian payload
 length, a JSON header, then the payload bytes."""
