@@ -89,3 +89,8 @@ class ConfigurationError(Exception):
 
 class PreparationError(Exception):
     """Preparation of a function's code failed; the message is shown as `statusReason`."""
+
+
+class Forbidden(RocketstackError):
+    status = 403
+    code = "Forbidden"

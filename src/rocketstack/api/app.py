@@ -13,6 +13,7 @@ from rocketstack import __version__
 from rocketstack.api.auth import Authenticator
 from rocketstack.api.envelope import error_response, from_error
 from rocketstack.api.functions import build_router
+from rocketstack.api.keys import build_keys_router
 from rocketstack.api.middleware import RequestIdMiddleware
 from rocketstack.errors import RocketstackError
 from rocketstack.platform import Platform
@@ -81,5 +82,6 @@ def create_app(platform: Platform) -> FastAPI:
         }
 
     app.include_router(build_router(platform, authenticator.authenticate))
+    app.include_router(build_keys_router(platform, authenticator))
     app.add_middleware(RequestIdMiddleware)
     return app

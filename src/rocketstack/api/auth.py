@@ -44,5 +44,9 @@ class Authenticator:
         self._cache[key] = (tenant, now + CACHE_SECONDS)
         return tenant
 
+    def forget_cached_keys(self) -> None:
+        """Drop cached keys, so a key revoked on this server stops working at once."""
+        self._cache.clear()
+
     def authenticate(self, request: Request) -> Tenant:
         return self.tenant_for(request.headers.get("authorization"))
