@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test bench lint clean
 
@@ -24,7 +25,12 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(TEST_STAMP)
+$(BENCH_STAMP): $(TEST_STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# Every figure of docs/benchmarks.md, about 40 minutes; see that page for shorter runs.
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:

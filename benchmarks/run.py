@@ -1,0 +1,223 @@
+"""Runs every benchmark figure and writes the report.
+
+    python -m benchmarks.run                # the full run behind docs/benchmarks.md
+    python -m benchmarks.run --quick --out /tmp/bench.md   # a few seconds, no peers
+
+The full run starts the floor app, serverless-offline and Rocketstack servers on loopback,
+measures them in interleaved repetitions and writes docs/benchmarks.md. The quick mode runs
+each step with tiny sizes so a test can check that the bench still works."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import report, scenarios
+from benchmarks.loadgen import Target, ensure_wrk
+from benchmarks.processes import FloorApp, ServerlessOffline, install_serverless
+from benchmarks.profile import profile_under_load
+from rocketstack.runtime.runtimes import discover
+from rocketstack.settings import Settings
+from tests.harness import Server
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "docs" / "benchmarks.md"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one run; `full()` is the run behind the report, `quick()` the test's."""
+
+    quick: bool
+    seconds: float
+    repetitions: int
+    connections: int
+    with_serverless: bool
+    with_profile: bool
+    cold_samples: int
+    cold_distinct: int
+    burst_width: int
+    burst_rounds: int
+    create_samples: int
+    scale_functions: int
+    scale_max_instances: int
+    soak_seconds: float
+    soak_sample_every: float
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(
+            quick=False, seconds=8, repetitions=3, connections=32, with_serverless=True,
+            with_profile=True, cold_samples=60, cold_distinct=12, burst_width=8,
+            burst_rounds=6, create_samples=20, scale_functions=10_000,
+            scale_max_instances=16, soak_seconds=600, soak_sample_every=15,
+        )
+
+    @classmethod
+    def quick_plan(cls) -> Plan:
+        return cls(
+            quick=True, seconds=1, repetitions=1, connections=8, with_serverless=False,
+            with_profile=False, cold_samples=4, cold_distinct=3, burst_width=3,
+            burst_rounds=1, create_samples=2, scale_functions=12, scale_max_instances=4,
+            soak_seconds=2, soak_sample_every=0.5,
+        )
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(plan: Plan, out: Path, work: Path) -> report.Results:
+    results = report.Results(plan_quick=plan.quick, connections=plan.connections)
+    results.machine = report.machine()
+    results.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    ensure_wrk()
+    python312 = discover(Settings.from_env({})).get("python3.12")
+    floor = FloorApp(work / "floor.log")
+    peer: ServerlessOffline | None = None
+    main = Server(work / "main" / "data")
+    try:
+        log("starting the floor app and Rocketstack")
+        floor.start()
+        main.start()
+        with main.client() as api:
+            functions = {
+                kind: scenarios.deploy(api, f"bench-{kind}", kind, isPublic="true", publicMethod="POST")
+                for kind in ("python", "node")
+            }
+        targets = [Target("floor (Starlette on uvicorn)", floor.url)]
+        targets += scenarios.rocketstack_targets(main, functions)
+        if plan.with_serverless:
+            log("installing and starting serverless-offline")
+            install_serverless()
+            peer = ServerlessOffline(work / "serverless.log", python312.executable if python312 else None)
+            peer.start()
+            for kind in ("python", "node"):
+                targets.append(Target(f"serverless-offline invoke {kind}", peer.invoke_url(kind)))
+            for kind in ("python", "node"):
+                targets.append(Target(f"serverless-offline HTTP {kind}", peer.route_url(kind)))
+        scenarios.check_answers(targets)
+        results.targets = targets
+        log("measuring throughput and latency")
+        results.load = scenarios.measure_load(
+            targets, plan.repetitions, plan.seconds, plan.connections, log
+        )
+        if peer is not None:
+            peer.stop()
+            peer = None
+
+        time.sleep(1)
+        assert main.process is not None
+        results.instance_memory = scenarios.idle_instance_memory(main.process.pid)
+        log(f"idle instance memory: {results.instance_memory}")
+
+        if plan.with_profile:
+            log("profiling the invoke path under load")
+            results.profile = profile_under_load(
+                main.process.pid, targets[1], plan.connections, 10, work
+            )
+
+        log("measuring create to ready")
+        for kind in ("python", "node"):
+            results.create_ms[kind] = scenarios.create_to_ready(
+                main, kind, plan.create_samples, "create"
+            )
+
+        log("measuring sustained load")
+        invoke_python = targets[1]
+        peak = statistics.median(r.requests_per_second for r in results.load[invoke_python.name].many)
+        results.soak = scenarios.soak(
+            main, invoke_python, peak, plan.connections, plan.soak_seconds, plan.soak_sample_every
+        )
+        results.soak_command = shlex.join(
+            ["wrk", "-t2", f"-c{plan.connections}", f"-d{int(plan.soak_seconds)}s", "-s",
+             "benchmarks/wrk/request.lua", "URL"]
+        )
+    finally:
+        if peer is not None:
+            peer.stop()
+        floor.stop()
+        main.stop()
+
+    cold = Server(
+        work / "cold" / "data",
+        env={"ROCKETSTACK_MAX_INSTANCES": str(max(2, plan.cold_distinct - 2))},
+    )
+    try:
+        log("measuring cold starts")
+        cold.start()
+        for kind in ("python", "node"):
+            results.cold[kind] = scenarios.cold_starts(
+                cold, kind, plan.cold_samples, plan.cold_distinct
+            )
+            results.burst[kind] = scenarios.burst_cold_starts(
+                cold, kind, plan.burst_width, plan.burst_rounds
+            )
+    finally:
+        cold.stop()
+
+    idle_seconds = 3.0
+    scale_server = Server(
+        work / "scale" / "data",
+        env={
+            "ROCKETSTACK_MAX_INSTANCES": str(plan.scale_max_instances),
+            "ROCKETSTACK_INSTANCE_IDLE_SECONDS": str(idle_seconds),
+            # The scale run checks memory and process counts, not the access log.
+            "ROCKETSTACK_LOG_LEVEL": "WARNING",
+        },
+    )
+    try:
+        log(f"deploying {plan.scale_functions} functions")
+        scale_server.start()
+        results.scale = scenarios.scale(
+            scale_server, plan.scale_functions, plan.scale_max_instances, idle_seconds, log
+        )
+    finally:
+        scale_server.stop()
+    results.finished = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, no serverless-offline")
+    parser.add_argument("--out", type=Path, default=None, help="report path (Markdown)")
+    parser.add_argument(
+        "--soak-seconds", type=float, default=None, help="length of the sustained-load run, s"
+    )
+    parser.add_argument(
+        "--scale-functions", type=int, default=None, help="functions deployed for the scale run"
+    )
+    args = parser.parse_args(argv)
+    plan = Plan.quick_plan() if args.quick else Plan.full()
+    overrides = {}
+    if args.soak_seconds is not None:
+        overrides["soak_seconds"] = args.soak_seconds
+    if args.scale_functions is not None:
+        overrides["scale_functions"] = args.scale_functions
+    if overrides:
+        plan = Plan(**{**plan.__dict__, **overrides})
+    out = args.out or DEFAULT_OUT
+    if plan.quick and args.out is None:
+        parser.error("--quick needs --out, so a quick run never replaces the recorded report")
+    os.chdir(REPO)
+    with tempfile.TemporaryDirectory(prefix="rocketstack-bench-") as folder:
+        work = Path(folder)
+        for name in ("main", "cold", "scale"):
+            (work / name).mkdir()
+        results = run(plan, out, work)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.render(results, plan, sys.argv[1:]))
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
