@@ -10,8 +10,10 @@ import signal
 from collections.abc import Callable, Generator
 
 import uvicorn
+import uvloop
 
 from rocketstack.api.app import create_app
+from rocketstack.api.invoke import InvokeRoute
 from rocketstack.gateway.app import create_gateway
 from rocketstack.platform import Platform
 from rocketstack.settings import Settings
@@ -42,11 +44,21 @@ def _config(app: object, host: str, port: int) -> uvicorn.Config:
     )
 
 
+def serve(settings: Settings, on_ready: Callable[[Platform], None] | None = None) -> None:
+    """Run a server until SIGINT or SIGTERM, on uvloop: uvicorn's `loop` option only applies
+    when uvicorn creates the loop itself, and the standard loop costs about a third of the
+    throughput of the invoke path."""
+    uvloop.run(run(settings, on_ready))
+
+
 async def run(settings: Settings, on_ready: Callable[[Platform], None] | None = None) -> None:
     platform = Platform(settings)
     platform.initialise()
     await platform.start()
-    api = _Server(_config(create_app(platform), settings.host, settings.port))
+    app = create_app(platform)
+    api = _Server(
+        _config(InvokeRoute(app, platform, app.state.authenticator), settings.host, settings.port)
+    )
     public = _Server(_config(create_gateway(platform), settings.host, settings.public_port))
     loop = asyncio.get_running_loop()
 

@@ -3,7 +3,6 @@ commands. Only this package exits the process."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -48,7 +47,7 @@ def serve(
     """Start the control plane, Console and public gateway."""
     settings = _settings(host=host, port=port, public_port=public_port, data_dir=data_dir)
     configure_logging(os.environ.get("ROCKETSTACK_LOG_LEVEL", "INFO"))
-    from rocketstack.server import run
+    from rocketstack.server import serve as serve_forever
 
     def banner(platform: object) -> None:
         from rocketstack.platform import Platform
@@ -69,7 +68,7 @@ def serve(
         print("\n".join(lines), flush=True)
 
     try:
-        asyncio.run(run(settings, on_ready=banner))
+        serve_forever(settings, on_ready=banner)
     except OSError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ class InstancePool:
             )
         instance = self._new_instance(spec)
         outcome = await instance.start(request_id, float(spec.timeout_seconds))
+        _batch_schedule(instance)
         self.records.add(outcome.logs, None)
         if outcome.ok and spec.key not in self._retired:
             self._park(instance)
@@ -144,6 +146,7 @@ class InstancePool:
                 raise ServiceUnavailable(runtime.unavailable_reason or f"{spec.runtime} is unavailable")
             instance = self._new_instance(spec)
             loaded = await instance.start(request_id, timeout)
+            _batch_schedule(instance)
             logs.extend(loaded.logs)
             init_ms = loaded.init_ms
             if not loaded.ok:
@@ -287,6 +290,18 @@ class InstancePool:
                     self._idle[key] = keep
                 else:
                     del self._idle[key]
+
+
+def _batch_schedule(instance: Instance) -> None:
+    """Put the instance's process under SCHED_BATCH. Without it, each invocation's wake-up
+    of the instance preempts the server's event loop in the middle of its batch of ready
+    requests, which halved throughput at 32 connections on 2 cores. The Python bootstrap
+    also sets it for itself, which covers sandboxes where the direct child is a launcher."""
+    process = instance.process
+    if process is None or instance.state is InstanceState.STOPPED:
+        return
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(process.pid, os.SCHED_BATCH, os.sched_param(0))
 
 
 def _error_line(body: bytes) -> str:

@@ -8,7 +8,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -231,11 +231,29 @@ class Store:
     # Logs and reports.
 
     def insert_records(self, logs: Sequence[LogRecord], reports: Sequence[Report]) -> None:
+        """Insert a batch of log records and reports in one transaction. The rows go to the
+        driver's executemany as tuples: SQLAlchemy's per-row parameter processing held the
+        GIL for milliseconds per batch, which stalled the event loop under load."""
+        log_fields = [f.name for f in fields(LogRecord)]
+        report_fields = [f.name for f in fields(Report)]
         with self._write_lock, self.engine.begin() as conn:
             if logs:
-                conn.execute(insert(schema.log_records), [asdict(r) for r in logs])
+                conn.exec_driver_sql(
+                    self._insert_sql("log_records", log_fields),
+                    [tuple(getattr(r, name) for name in log_fields) for r in logs],
+                )
             if reports:
-                conn.execute(insert(schema.reports), [asdict(r) for r in reports])
+                conn.exec_driver_sql(
+                    self._insert_sql("reports", report_fields),
+                    [tuple(getattr(r, name) for name in report_fields) for r in reports],
+                )
+
+    def _insert_sql(self, table: str, columns: list[str]) -> str:
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))})"
+        )
 
     def query_logs(
         self,

@@ -149,25 +149,31 @@ async function loadHandler(spec) {
 
 let currentRequestId = null;
 
+// The peak resident set of this process in KiB; the host reports it as the invocation's
+// max memory used.
+function peakRssKb() {
+  return process.resourceUsage().maxRSS;
+}
+
 function finish(requestId, error, result) {
   if (requestId !== currentRequestId) return;
   currentRequestId = null;
   if (error !== null && error !== undefined) {
-    send({ t: 'error', id: requestId }, Buffer.from(JSON.stringify(errorBody(error))));
+    send({ t: 'error', id: requestId, maxRssKb: peakRssKb() }, Buffer.from(JSON.stringify(errorBody(error))));
     return;
   }
   let body;
   try {
     body = JSON.stringify(result === undefined ? null : result);
   } catch (serializationError) {
-    send({ t: 'error', id: requestId }, Buffer.from(JSON.stringify({
+    send({ t: 'error', id: requestId, maxRssKb: peakRssKb() }, Buffer.from(JSON.stringify({
       errorType: 'ResultNotSerializable',
       errorMessage: `the handler's return value cannot be converted to JSON: ${serializationError.message}`,
       stackTrace: [],
     })));
     return;
   }
-  send({ t: 'result', id: requestId }, Buffer.from(body === undefined ? 'null' : body));
+  send({ t: 'result', id: requestId, maxRssKb: peakRssKb() }, Buffer.from(body === undefined ? 'null' : body));
 }
 
 function invoke(fn, spec, header, payload) {
