@@ -150,7 +150,15 @@ def _cold_rows(results: Results, table: Table) -> None:
     limits = {"python": (10, 30), "node": (15, 40)}
     for kind, (p50_limit, p99_limit) in limits.items():
         for label, data in (("flood of functions", results.cold.get(kind)), ("burst", results.burst.get(kind))):
-            if data is None or not data.latency_ms:
+            if data is None:
+                continue
+            if not data.latency_ms:
+                table.add(
+                    f"cold start {kind} ({label}, 0 calls): p50 / p99 at the client",
+                    f"≤ {p50_limit} / ≤ {p99_limit} ms",
+                    f"no call started an instance ({data.warm_hits} found one warm)",
+                    None,
+                )
                 continue
             p50 = percentile(data.latency_ms, 0.5)
             p99 = percentile(data.latency_ms, 0.99)
