@@ -16,6 +16,7 @@ from rocketstack.api.functions import build_router
 from rocketstack.api.keys import build_keys_router
 from rocketstack.api.middleware import RequestIdMiddleware
 from rocketstack.errors import RocketstackError
+from rocketstack.mcp.http import create_mcp_endpoint
 from rocketstack.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -83,5 +84,6 @@ def create_app(platform: Platform) -> FastAPI:
 
     app.include_router(build_router(platform, authenticator.authenticate))
     app.include_router(build_keys_router(platform, authenticator))
+    app.add_route("/mcp", create_mcp_endpoint(app, authenticator, platform.settings), include_in_schema=False)
     app.add_middleware(RequestIdMiddleware)
     return app
