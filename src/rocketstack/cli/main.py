@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from rocketstack.cli import mcp_command
 from rocketstack.context import configure_logging
 from rocketstack.errors import ConfigurationError, RocketstackError
 from rocketstack.settings import Settings
@@ -98,6 +99,9 @@ def tenants_create(
     typer.echo(f"tenant:           {tenant.name} ({tenant.id})")
     typer.echo(f"public base URL:  {settings.public_base_url}/{tenant.public_token}")
     typer.echo(f"API key:          {key}")
+
+
+mcp_command.register(app)
 
 
 def main() -> None:
