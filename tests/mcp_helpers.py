@@ -10,7 +10,7 @@ from typing import Any
 from mcp import Client
 from mcp.server.mcpserver import Context
 
-from rocketstack.mcp.backend import Api
+from rocketstack.client import AsyncClient
 from rocketstack.mcp.server import RocketstackMCP, build_server
 from tests.harness import ADMIN_KEY, EXAMPLES
 
@@ -23,16 +23,13 @@ async def mcp_server(
     url: str, key: str = ADMIN_KEY, *, local_paths: bool = True
 ) -> AsyncIterator[RocketstackMCP]:
     """Yield an MCP server object whose tools call the Rocketstack server at `url`."""
-    api = Api.connect(url, key)
+    async with AsyncClient(url, key) as client:
 
-    @asynccontextmanager
-    async def provide_api(_ctx: Context) -> AsyncIterator[Api]:
-        yield api
+        @asynccontextmanager
+        async def provide_client(_ctx: Context) -> AsyncIterator[AsyncClient]:
+            yield client
 
-    try:
-        yield build_server(provide_api, local_paths=local_paths)
-    finally:
-        await api.aclose()
+        yield build_server(provide_client, local_paths=local_paths)
 
 
 async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:

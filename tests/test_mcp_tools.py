@@ -175,7 +175,8 @@ async def test_deploy_failure_quotes_status_reason(server: Server, unique_name: 
             "files": files,
         })
         function = await call(client, "get_function", {"function": unique_name})
-    assert "failed to deploy" in message
+    assert f"function {unique_name!r} failed" in message
+    assert "call deploy_function again" in message
     assert "no function named 'handler'" in message
     assert function["status"] == "failed"
     assert function["statusReason"] in message
@@ -188,9 +189,9 @@ async def test_deploy_entry_file_not_at_root(server: Server, unique_name: str) -
             "files": {"src/index.js": "export const handler = () => 1;"},
         })
         listed = await call(client, "list_functions", {"limit": 100})
-    assert "no index.js or index.mjs or index.cjs at its root" in message
-    assert "'src/index.js'" in message
-    assert "src/index.handler" in message
+    assert "entry file index.js or index.mjs or index.cjs" in message
+    assert "is not at the root" in message
+    assert "it is at 'src/index.js'" in message
     assert unique_name not in [item["name"] for item in listed["functions"]]
 
 
@@ -204,7 +205,7 @@ async def test_deploy_entry_file_not_at_root(server: Server, unique_name: str) -
         ({"publicMethod": "PUT"}, "publicMethod: Input should be 'GET', 'POST', 'PATCH' or 'DELETE'"),
         ({"reservedConcurrency": 101}, "reservedConcurrency: Input should be less than or equal to 100"),
         ({"files": {"handler.py": {"base64": "***"}}}, "files['handler.py'].base64 is not valid base64"),
-        ({"files": {"../handler.py": "x"}}, "files path '../handler.py' contains '..'"),
+        ({"files": {"../handler.py": "x"}}, "file name '../handler.py' is invalid"),
         ({"files": {}}, "files is empty"),
         ({"files": {"handler.py": "x"}, "path": "/tmp"}, "pass either files or path, not both"),
         ({"path": "/nonexistent/folder"}, "path '/nonexistent/folder' does not exist"),
@@ -378,7 +379,7 @@ async def test_unreachable_server_is_tool_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     async with mcp_server(url) as mcp, Client(mcp) as client:
         message = await call_error(client, "get_function", {"function": "anything"})
-    assert f"cannot reach the Rocketstack API at {url}" in message
+    assert f"cannot reach the API at {url}" in message
     assert "ROCKETSTACK_API_URL" in message
 
 
@@ -390,3 +391,17 @@ async def test_legacy_handshake_session(server: Server, unique_name: str) -> Non
         })
     assert deployed["status"] == "ready"
 
+
+
+async def test_redeploy_same_code_unchanged(server: Server, unique_name: str) -> None:
+    arguments = {
+        "name": unique_name, "runtime": "nodejs20.x", "handler": "index.handler",
+        "files": GUIDE_NODE,
+    }
+    async with mcp_server(server.url) as mcp, Client(mcp) as client:
+        first = await call(client, "deploy_function", arguments)
+        second = await call(client, "deploy_function", arguments)
+    assert first["action"] == "created"
+    assert second["action"] == "unchanged"
+    assert second["version"] == first["version"]
+    assert second["codeSha256"] == first["codeSha256"]

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rocketstack.api.auth import Authenticator
 from rocketstack.api.envelope import from_error
 from rocketstack.errors import Unauthorized
-from rocketstack.mcp.backend import Api
+from rocketstack.client import AsyncClient
 from rocketstack.mcp.server import build_server
 from rocketstack.settings import Settings
 
@@ -41,7 +41,7 @@ class MCPEndpoint:
         # httpx logs each request with its full URL at INFO; the API's own logs cover these
         # in-process calls.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        server = build_server(self._provide_api, local_paths=False)
+        server = build_server(self._provide_client, local_paths=False)
         # Builds the SDK's session manager; the Starlette app it returns is not used, since
         # this endpoint does the routing and authentication.
         server.streamable_http_app(transport_security=_security(settings.host), host=settings.host)
@@ -89,20 +89,17 @@ class MCPEndpoint:
             self._started.set()
 
     @asynccontextmanager
-    async def _provide_api(self, ctx: Context) -> AsyncIterator[Api]:
+    async def _provide_client(self, ctx: Context) -> AsyncIterator[AsyncClient]:
         request = ctx.request_context.request
         user = request.scope.get("user") if request is not None else None
         if not isinstance(user, AuthenticatedUser):
             raise RuntimeError("an MCP request over HTTP arrived without an authenticated user")
-        api = Api.connect(
+        async with AsyncClient(
             self.api_url,
             user.access_token.token,
             transport=httpx.ASGITransport(app=self.api_app),
-        )
-        try:
-            yield api
-        finally:
-            await api.aclose()
+        ) as client:
+            yield client
 
 
 def create_mcp_endpoint(api_app: ASGIApp, authenticator: Authenticator, settings: Settings) -> MCPEndpoint:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from rocketstack import client
+
 
 class FunctionSummary(BaseModel):
     id: str
@@ -39,8 +41,9 @@ class FunctionDetails(FunctionSummary):
 
 
 class DeployResult(FunctionDetails):
-    action: Literal["created", "updated"] = Field(
-        description="Whether the function was created or an existing one was updated"
+    action: Literal["created", "updated", "unchanged"] = Field(
+        description="created, updated, or unchanged when the code and settings were already "
+        "deployed (then nothing was uploaded and no new version was made)"
     )
     waited: bool = Field(description="Whether the call waited until the deploy finished")
     bundledFiles: list[str] = Field(
@@ -106,4 +109,24 @@ class LogsResult(BaseModel):
     logs: list[LogLine]
     reports: list[InvocationReport] = Field(
         description="One record per invocation: duration, memory used and outcome"
+    )
+
+
+def log_line(line: client.LogLine) -> LogLine:
+    return LogLine(
+        timestamp=line.timestamp, requestId=line.request_id, stream=line.stream, message=line.message
+    )
+
+
+def invocation_report(report: client.Report) -> InvocationReport:
+    return InvocationReport(
+        timestamp=report.timestamp,
+        requestId=report.request_id,
+        version=report.version,
+        durationMs=report.duration_ms,
+        billedDurationMs=report.billed_duration_ms,
+        initDurationMs=report.init_duration_ms,
+        memorySizeMb=report.memory_size_mb,
+        maxMemoryUsedMb=report.max_memory_used_mb,
+        outcome=report.outcome or "unknown",
     )

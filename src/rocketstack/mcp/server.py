@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from rocketstack import __version__
 from rocketstack.mcp import tools
-from rocketstack.mcp.tools import ApiProvider
+from rocketstack.mcp.tools import ClientProvider
 
 INSTRUCTIONS = """\
 Rocketstack runs serverless functions: Node.js 20 (runtime nodejs20.x) or Python 3.12
@@ -37,7 +37,7 @@ class RocketstackMCP(MCPServer):
             raise
 
 
-def build_server(provide_api: ApiProvider, *, local_paths: bool) -> RocketstackMCP:
+def build_server(provide_client: ClientProvider, *, local_paths: bool) -> RocketstackMCP:
     """Return the MCP server with every tool; `local_paths` allows deploys from local paths."""
     server = RocketstackMCP(
         "rocketstack",
@@ -45,7 +45,7 @@ def build_server(provide_api: ApiProvider, *, local_paths: bool) -> RocketstackM
         instructions=INSTRUCTIONS,
         version=__version__,
     )
-    tools.register(server, provide_api, local_paths=local_paths)
+    tools.register(server, provide_client, local_paths=local_paths)
     return server
 
 

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 
 from mcp.server.mcpserver import Context
 
+from rocketstack.client import DEFAULT_API_URL, AsyncClient
 from rocketstack.errors import ConfigurationError
-from rocketstack.mcp.backend import Api
 from rocketstack.mcp.server import build_server
-
-DEFAULT_API_URL = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,11 @@ class StdioConfig:
 
 async def serve_stdio(config: StdioConfig) -> None:
     """Serve MCP on stdin and stdout until the client closes stdin."""
-    api = Api.connect(config.api_url, config.api_key)
+    async with AsyncClient(config.api_url, config.api_key) as client:
 
-    @asynccontextmanager
-    async def provide_api(_ctx: Context) -> AsyncIterator[Api]:
-        yield api
+        @asynccontextmanager
+        async def provide_client(_ctx: Context) -> AsyncIterator[AsyncClient]:
+            yield client
 
-    server = build_server(provide_api, local_paths=True)
-    try:
+        server = build_server(provide_client, local_paths=True)
         await server.run_stdio_async()
-    finally:
-        await api.aclose()
