@@ -1,7 +1,7 @@
 """`POST /v1/functions/{id}/invoke` as plain ASGI in front of the FastAPI app. The invoke
 path is the hot one: FastAPI's routing, request object, dependency solving and middleware
 stack cost more per call than the whole host side of a warm invocation, so this module
-answers it directly and hands every other request to the app. The FastAPI route of the
+handles it directly and hands every other request to the app. The FastAPI route of the
 same path stays for the OpenAPI document and shares the helpers below."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def result_status(result: InvocationResult) -> tuple[int, dict[str, str]]:
 
 
 class InvokeRoute:
-    """Answers invoke requests itself and passes everything else to `app`."""
+    """Handles invoke requests itself and passes every other request to `app`."""
 
     def __init__(self, app: ASGIApp, platform: Platform, authenticator: Authenticator) -> None:
         self.app = app

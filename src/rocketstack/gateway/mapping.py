@@ -101,6 +101,9 @@ def build_event(
 
 def build_response(result: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Map a handler's JSON return value to (status, headers, body)."""
+    if b'"statusCode"' not in result:
+        # No object with a statusCode key anywhere: the value is the body as it is.
+        return 200, [(b"content-type", b"application/json")], result
     value = orjson.loads(result)
     if isinstance(value, dict) and _is_status(value.get("statusCode")):
         status = int(value["statusCode"])

@@ -295,8 +295,8 @@ class InstancePool:
 def _batch_schedule(instance: Instance) -> None:
     """Put the instance's process under SCHED_BATCH. Without it, each invocation's wake-up
     of the instance preempts the server's event loop in the middle of its batch of ready
-    requests, which halved throughput at 32 connections on 2 cores. The Python bootstrap
-    also sets it for itself, which covers sandboxes where the direct child is a launcher."""
+    requests (one measurement at 32 connections on 2 cores: half the throughput). The
+    Python bootstrap also sets it for itself, for sandboxes whose direct child is a launcher."""
     process = instance.process
     if process is None or instance.state is InstanceState.STOPPED:
         return
