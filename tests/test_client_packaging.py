@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rocketstack import packaging
+from rocketstack.client import packaging
+from rocketstack.client.packaging import PackagingError, package_directory, package_files
 from rocketstack.deploy import archive
-from rocketstack.packaging import PackagingError, package_directory, package_files
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -49,8 +49,8 @@ from rocketstack.client.models import (
     Report,
     Tenant,
 )
+from rocketstack.client.packaging import PackagingError, package_directory, package_files
 from rocketstack.client.sync import Client
-from rocketstack.packaging import PackagingError, package_directory, package_files
 
 __all__ = [
     "DEFAULT_API_URL",

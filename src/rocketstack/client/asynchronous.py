@@ -264,5 +264,10 @@ class AsyncClient(BaseClient):
     async def create_tenant(self, name: str) -> Tenant:
         data = await self._fetch(Call("POST", "/v1/tenants", json_body={"name": name}))
         return Tenant(
-            data["id"], data["name"], data["publicToken"], data["apiKey"], data["createdAt"]
+            data["id"],
+            data["name"],
+            data["publicToken"],
+            data["publicBaseUrl"],
+            data["apiKey"],
+            data["createdAt"],
         )

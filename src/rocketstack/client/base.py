@@ -25,7 +25,7 @@ from rocketstack.client.errors import (
     error_from_response,
 )
 from rocketstack.client.models import Function
-from rocketstack.packaging import PackagingError, package_directory, package_files
+from rocketstack.client.packaging import PackagingError, package_directory, package_files
 
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 # Long enough for a 60-second invocation plus a cold start, and for a 50 MB upload.

@@ -169,6 +169,7 @@ class Tenant:
     id: str
     name: str
     public_token: str
+    public_base_url: str
     api_key: str
     created_at: str
 

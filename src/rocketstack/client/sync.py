@@ -283,5 +283,10 @@ class Client(BaseClient):
         """Create a tenant (needs a key of the default tenant); returns its first key."""
         data = self._fetch(Call("POST", "/v1/tenants", json_body={"name": name}))
         return Tenant(
-            data["id"], data["name"], data["publicToken"], data["apiKey"], data["createdAt"]
+            data["id"],
+            data["name"],
+            data["publicToken"],
+            data["publicBaseUrl"],
+            data["apiKey"],
+            data["createdAt"],
         )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rocketstack.client import PackagingError, package_directory, package_files
-from rocketstack.packaging import MAX_ZIP_BYTES, entry_file_candidates
+from rocketstack.client.packaging import MAX_ZIP_BYTES, entry_file_candidates
 
 
 def from_files(files: Mapping[str, str | Mapping[str, str]], runtime: str, handler: str) -> bytes:

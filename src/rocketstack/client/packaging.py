@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pathspec
 
+from rocketstack.client.errors import ClientError
+
 # The server's limits (deploy/archive.py), checked here before anything is uploaded.
 MAX_ZIP_BYTES = 50 * 1024 * 1024
 MAX_UNPACKED_BYTES = 250 * 1024 * 1024
@@ -38,7 +40,7 @@ _ENTRY_SUFFIXES = {
 }
 
 
-class PackagingError(Exception):
+class PackagingError(ClientError):
     """The code cannot be packaged; the message names the file or limit and what to do."""
 
 
