@@ -87,7 +87,7 @@ def test_tenants_are_separated(api: Api, server: Server, unique_name: str) -> No
         [sys.executable, "-m", "rocketstack.cli.main", "tenants", "create", unique_name, "--data-dir", str(server.data_dir)],
         capture_output=True, text=True,
     )
-    assert duplicate.returncode == 1
+    assert duplicate.returncode == 5
     assert "already exists" in duplicate.stderr
 
 

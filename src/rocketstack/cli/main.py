@@ -1,5 +1,5 @@
-"""Entry point of the `rocketstack` command: `serve` and the local administration
-commands. Only this package exits the process."""
+"""Entry point of the `rocketstack` command: `serve`, the local administration commands,
+and one sub-app per area of the API (functions, keys). Only this package exits the process."""
 
 from __future__ import annotations
 
@@ -10,7 +10,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from rocketstack.cli import mcp_command
+from rocketstack.cli import functions, keys, mcp_command
+from rocketstack.cli.common import (
+    ApiKeyOption,
+    ApiUrlOption,
+    Exit,
+    JsonOption,
+    ProfileOption,
+    fail,
+    make_client,
+    print_json,
+    reporting,
+)
+from rocketstack.cli.config import has_api_settings
 from rocketstack.context import configure_logging
 from rocketstack.errors import ConfigurationError, RocketstackError
 from rocketstack.settings import Settings
@@ -21,8 +33,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-tenants_app = typer.Typer(help="Manage tenants of a local data directory.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Create tenants, over the API or in a local data directory.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(functions.app, name="functions")
+app.add_typer(keys.app, name="keys")
+app.command("configure")(keys.configure)
 
 DataDirOption = Annotated[
     Optional[Path],
@@ -81,9 +96,44 @@ def serve(
 def tenants_create(
     name: Annotated[str, typer.Argument(help="Tenant name, 1-64 letters, numbers, hyphens, underscores.")],
     data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
+    api_url: ApiUrlOption = None,
+    api_key: ApiKeyOption = None,
+    profile: ProfileOption = None,
 ) -> None:
-    """Create a tenant in the data directory and print its first API key."""
+    """Create a tenant and print its first API key.
+
+    With an API key configured (a key of the default tenant) this goes through the API;
+    with --data-dir, or with no API key, it writes to the local data directory.
+    """
+    if data_dir is None and has_api_settings(api_url, api_key, profile):
+        with reporting(json_output), make_client(api_url, api_key, profile) as client:
+            created = client.create_tenant(name)
+        tenant_id, public_token, key = created.id, created.public_token, created.api_key
+        public_base_url = created.public_base_url
+    else:
+        tenant_id, public_token, key, public_base_url = _create_local_tenant(name, data_dir, json_output)
+    if json_output:
+        print_json(
+            {
+                "id": tenant_id,
+                "name": name,
+                "publicToken": public_token,
+                "publicBaseUrl": public_base_url,
+                "apiKey": key,
+            }
+        )
+        return
+    typer.echo(f"tenant:           {name} ({tenant_id})")
+    typer.echo(f"public base URL:  {public_base_url}")
+    typer.echo(f"API key:          {key}")
+
+
+def _create_local_tenant(
+    name: str, data_dir: Path | None, json_output: bool
+) -> tuple[str, str, str, str]:
     from rocketstack.deploy.validation import validate_name
+    from rocketstack.errors import Conflict
     from rocketstack.store.database import Store
 
     settings = _settings(data_dir=data_dir)
@@ -94,11 +144,9 @@ def tenants_create(
         store.create_schema()
         tenant, key = store.create_tenant(name)
     except RocketstackError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"tenant:           {tenant.name} ({tenant.id})")
-    typer.echo(f"public base URL:  {settings.public_base_url}/{tenant.public_token}")
-    typer.echo(f"API key:          {key}")
+        code = Exit.CONFLICT if isinstance(error, Conflict) else Exit.USAGE
+        fail(error.message, code, as_json=json_output)
+    return tenant.id, tenant.public_token, key, f"{settings.public_base_url}/{tenant.public_token}"
 
 
 mcp_command.register(app)
