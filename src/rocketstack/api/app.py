@@ -15,6 +15,7 @@ from rocketstack.api.envelope import error_response, from_error
 from rocketstack.api.functions import build_router
 from rocketstack.api.keys import build_keys_router
 from rocketstack.api.middleware import RequestIdMiddleware
+from rocketstack.console.app import create_console
 from rocketstack.errors import RocketstackError
 from rocketstack.mcp.http import create_mcp_endpoint
 from rocketstack.platform import Platform
@@ -85,5 +86,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(build_router(platform, authenticator.authenticate))
     app.include_router(build_keys_router(platform, authenticator))
     app.add_route("/mcp", create_mcp_endpoint(app, authenticator, platform.settings), include_in_schema=False)
+    app.mount("/console", create_console(platform, authenticator))
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,0 +1,1 @@
+"""The web Console: server-rendered pages at /console on the control-plane port."""
