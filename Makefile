@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(TEST_STAMP): $(STAMP) scripts/install-test-deps.sh
+$(TEST_STAMP): $(STAMP) scripts/install-test-deps.sh tests/console/package-lock.json
 	$(BIN)/pip install --quiet -e '.[test]'
 	bash scripts/install-test-deps.sh
+	npm ci --prefix tests/console --no-audit --no-fund --silent
 	touch $@
 
 run: $(STAMP)
