@@ -32,13 +32,15 @@ SCREENSHOTS = os.environ.get("ROCKETSTACK_CONSOLE_SCREENSHOTS")
 expect.set_options(timeout=20_000)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running while it is open, which
+# would break tests elsewhere in the session that call asyncio.run().
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing; run scripts/install-test-deps.sh as root (make test does)")
