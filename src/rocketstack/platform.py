@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ from rocketstack.deploy.pipeline import Deployer
 from rocketstack.runtime import runtimes as runtime_discovery
 from rocketstack.runtime.pool import InstancePool
 from rocketstack.sandbox.base import Sandbox
-from rocketstack.sandbox.process import ProcessSandbox
+from rocketstack.sandbox.select import make_sandbox as select_sandbox
 from rocketstack.service import FunctionService
 from rocketstack.settings import Settings
 from rocketstack.store.blobs import BlobStore
@@ -24,7 +25,7 @@ DEFAULT_TENANT = "default"
 
 
 def make_sandbox(settings: Settings) -> Sandbox:
-    return ProcessSandbox()
+    return select_sandbox(settings)
 
 
 class Platform:
@@ -35,13 +36,19 @@ class Platform:
         self.blobs = BlobStore(settings.data_dir)
         self.runtimes = runtime_discovery.discover(settings)
         self.sandbox = make_sandbox(settings)
-        self.records = RecordBuffer(self.store)
+        self.records = RecordBuffer(
+            self.store,
+            max_function_bytes_per_minute=settings.log_max_bytes_per_function_minute,
+            retention_seconds=settings.log_retention_days * 86400.0,
+        )
         self.pool = InstancePool(settings, self.runtimes, self.sandbox, self.records)
         self.functions = FunctionService(settings, self.store, self.blobs, self.pool)
         self.deployer = Deployer(
             self.store, self.blobs, self.pool, self.runtimes, self.functions.invalidate
         )
         self.functions.deployer = self.deployer
+        # Set when the server starts shutting down, so that open log streams end.
+        self.closing = asyncio.Event()
         # The admin key in clear when this start created it, for the banner.
         self.created_admin_key: str | None = None
 

@@ -67,6 +67,7 @@ async def run(settings: Settings, on_ready: Callable[[Platform], None] | None = 
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
+        platform.closing.set()
         api.should_exit = True
         public.should_exit = True
 

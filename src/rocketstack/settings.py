@@ -60,6 +60,11 @@ class Settings:
     # "none" cuts instances off any network; "outbound" lets them reach other hosts
     # but never this host's loopback services.
     network_policy: str = "none"
+    # Isolation backend: "namespace" (falls back to "process", with a warning, when the
+    # host cannot provide it) or "process".
+    sandbox: str = "namespace"
+    # Bytes of log output kept per function per minute, across all its invocations.
+    log_max_bytes_per_function_minute: int = 10 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -95,6 +100,11 @@ class Settings:
                 f"ROCKETSTACK_NETWORK_POLICY={network_policy!r} is not valid; "
                 "set it to 'none' or 'outbound'"
             )
+        sandbox = env.get("ROCKETSTACK_SANDBOX") or "namespace"
+        if sandbox not in ("namespace", "process"):
+            raise ConfigurationError(
+                f"ROCKETSTACK_SANDBOX={sandbox!r} is not valid; set it to 'namespace' or 'process'"
+            )
         return cls(
             data_dir=data_dir,
             host=host,
@@ -114,6 +124,10 @@ class Settings:
             ),
             log_retention_days=_int(env, "ROCKETSTACK_LOG_RETENTION_DAYS", 7, 1, 3650),
             network_policy=network_policy,
+            sandbox=sandbox,
+            log_max_bytes_per_function_minute=_int(
+                env, "ROCKETSTACK_LOG_MAX_BYTES_PER_FUNCTION_MINUTE", 10 * 1024 * 1024, 1024, 1 << 40
+            ),
         )
 
 

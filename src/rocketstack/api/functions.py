@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from rocketstack.api.body import limit_body, read_body
 from rocketstack.api.envelope import JSONBytes, data_response
 from rocketstack.api.invoke import MAX_EVENT_BYTES, event_from_body, result_status
+from rocketstack.api.log_stream import LogQuery, follow_logs
 from rocketstack.api.serialize import function_json, log_json, report_json
 from rocketstack.context import request_id_var
 from rocketstack.deploy.archive import MAX_UPLOAD_BYTES
@@ -154,12 +155,21 @@ def build_router(platform: Platform, authenticate: Any) -> APIRouter:
         since: str | None = None,
         until: str | None = None,
         limit: str = "1000",
+        follow: str = "false",
     ) -> Response:
         tenant = tenant_of(request)
         record = functions.get(tenant.id, function_id)
         size = _int_param("limit", limit, 1, 10_000)
         start = _time_param("since", since)
         end = _time_param("until", until)
+        if _bool_param("follow", follow):
+            query = LogQuery(record.id, requestId or None, start, end, size)
+            after = _last_event_id(request.headers.get("last-event-id"))
+            return StreamingResponse(
+                follow_logs(platform, request, query, after),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
         await platform.records.flush()
         logs = platform.store.query_logs(
             record.id, request_id=requestId, since=start, until=end, limit=size
@@ -228,6 +238,27 @@ def _int_param(name: str, value: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise InvalidParameter(f"{name} {number} is out of range; use {low}-{high}")
     return number
+
+
+def _bool_param(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no", ""):
+        return False
+    raise InvalidParameter(f"{name} {value!r} is not a boolean; use true or false")
+
+
+def _last_event_id(value: str | None) -> int | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"Last-Event-ID {value!r} is not a log record id; send the id of the last event "
+            "received, or omit the header"
+        ) from None
 
 
 def _time_param(name: str, value: str | None) -> float | None:

@@ -12,12 +12,13 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from rocketstack.runtime.protocol import FrameDecoder, encode
-from rocketstack.runtime.runtimes import RuntimeInfo
+from rocketstack.runtime.protocol import FrameDecoder, ProtocolError, encode
+from rocketstack.runtime.runtimes import BOOTSTRAP_DIR, RuntimeInfo
 from rocketstack.runtime.spec import FunctionSpec
 from rocketstack.sandbox.base import LaunchSpec, Limits, Sandbox, SandboxedProcess
 from rocketstack.store.models import LogRecord
@@ -28,6 +29,8 @@ _ids = itertools.count(1)
 _READ_SIZE = 65536
 # The header an exchange resolves with when its timer fires first.
 _TIMED_OUT: dict[str, Any] = {"t": "timeout"}
+# What V8 prints on stderr before it aborts at --max-old-space-size.
+_V8_HEAP_OOM = "JavaScript heap out of memory"
 
 
 class InstanceState(enum.Enum):
@@ -233,6 +236,15 @@ class Instance:
                 ),
                 "stackTrace": [],
             }
+        if kind == "protocolError":
+            return {
+                "errorType": "ProtocolError",
+                "errorMessage": (
+                    f"the instance wrote invalid data to the runtime's channel during {during} "
+                    f"({header.get('reason')}); do not write to the runtime's file descriptors"
+                ),
+                "stackTrace": [],
+            }
         status = header.get("status")
         return {
             "errorType": "ProcessExited",
@@ -253,8 +265,9 @@ class Instance:
                 argv=argv,
                 env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"},
                 code_dir=self.spec.code_dir,
-                limits=Limits(memory_mb=self.spec.memory_mb),
+                limits=instance_limits(self.spec.memory_mb),
                 fds={1: out_w, 2: err_w, to_child_r: to_child_r, from_child_w: from_child_w},
+                runtime_paths=runtime_paths(self.runtime),
             )
             self.process = await self.sandbox.spawn(launch)
         except BaseException:
@@ -339,6 +352,14 @@ class Instance:
             self._on_frames(data)
 
     def _on_frames(self, data: bytes) -> None:
+        try:
+            self._handle_frames(data)
+        except ProtocolError as error:
+            log.warning("instance %s of %s broke the channel protocol: %s", self.id, self.spec.key, error)
+            self._resolve({"t": "protocolError", "reason": str(error)}, b"")
+            self.stop()
+
+    def _handle_frames(self, data: bytes) -> None:
         for header, payload in self._decoder.feed(data):
             kind = header.get("t")
             if kind == "log":
@@ -410,12 +431,20 @@ class Instance:
         # Frames sent just before the exit may still be unread: a result wins over the exit.
         self._on_control()
         self._drain_streams()
-        if self.process.out_of_memory():
+        if self.process.out_of_memory() or self._heap_exhausted():
             self._resolve({"t": "outOfMemory"}, b"")
         else:
             self._resolve({"t": "exited", "status": status}, b"")
         if self.state is not InstanceState.STOPPED:
             self.stop()
+
+    def _heap_exhausted(self) -> bool:
+        """Return True when V8 aborted the process at its heap limit, which the Node
+        runtime sets below memoryMb so that garbage is collected before the hard limit."""
+        return any(
+            record.stream == "stderr" and _V8_HEAP_OOM in record.message
+            for record in self._collector.records[-20:]
+        )
 
     def stop(self) -> None:
         """Kill the instance and everything it started, and close its pipes."""
@@ -444,6 +473,21 @@ class Instance:
             task.add_done_callback(lambda _task: process.release())
             if task.done():
                 process.release()
+
+
+def instance_limits(memory_mb: int) -> Limits:
+    """Return the limits of an instance: /tmp gets a quarter of the memory, up to 512 MiB,
+    because its pages count against memoryMb."""
+    return Limits(memory_mb=memory_mb, tmp_mb=max(16, min(512, memory_mb // 4)))
+
+
+def runtime_paths(runtime: RuntimeInfo) -> tuple[Path, ...]:
+    """Return the directories a runtime reads: its installation (the parent of its `bin`
+    folder) and the bootstrap folder."""
+    assert runtime.executable is not None, "runtime_paths() needs an available runtime"
+    executable = Path(runtime.executable)
+    install = executable.parent.parent if executable.parent.name == "bin" else executable.parent
+    return (install, BOOTSTRAP_DIR)
 
 
 def _seconds(value: float) -> str:

@@ -59,6 +59,10 @@ class InstanceGroup:
         (self.memory / "cgroup.procs").write_text(str(pid))
         (self.pids / "cgroup.procs").write_text(str(pid))
 
+    def procs_files(self) -> tuple[str, str]:
+        """Return the cgroup.procs files a process writes "0" to, to join both groups."""
+        return (str(self.memory / "cgroup.procs"), str(self.pids / "cgroup.procs"))
+
     def procs(self) -> list[int]:
         try:
             text = (self.pids / "cgroup.procs").read_text()

@@ -10,6 +10,7 @@ import os
 import resource
 import signal
 import subprocess
+from collections.abc import Callable
 
 from rocketstack.sandbox.base import LaunchSpec, Sandbox, SandboxedProcess
 from rocketstack.sandbox.cgroups import CgroupV1, InstanceGroup
@@ -67,8 +68,14 @@ def _apply_rlimits(pid: int, spec: LaunchSpec) -> None:
 
 
 class LocalProcess(SandboxedProcess):
-    def __init__(self, process: subprocess.Popen[bytes], group: InstanceGroup | None) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        group: InstanceGroup | None,
+        on_release: Callable[[], None] | None = None,
+    ) -> None:
         self.process = process
+        self._on_release = on_release
         self.pid = process.pid
         self.group = group
         self._killed = False
@@ -120,3 +127,7 @@ class LocalProcess(SandboxedProcess):
         if self.group is not None:
             self.group.kill_all()
             self.group.remove()
+            self.group = None
+        if self._on_release is not None:
+            callback, self._on_release = self._on_release, None
+            callback()

@@ -29,8 +29,16 @@ function send(header, payload = Buffer.alloc(0)) {
   }
 }
 
+// Longer log messages are sent in pieces of this size; the host caps each frame.
+const MAX_RECORD_BYTES = 256 * 1024;
+
 function log(stream, args) {
-  send({ t: 'log', s: stream }, Buffer.from(util.format(...args)));
+  const data = Buffer.from(util.format(...args));
+  let start = 0;
+  do {
+    send({ t: 'log', s: stream }, data.subarray(start, start + MAX_RECORD_BYTES));
+    start += MAX_RECORD_BYTES;
+  } while (start < data.length);
 }
 
 // One log record per console call, so a multi-line message stays one record.

@@ -20,6 +20,8 @@ IN_FD = int(sys.argv[1]) if len(sys.argv) > 2 else 3
 OUT_FD = int(sys.argv[2]) if len(sys.argv) > 2 else 4
 _HEAD = struct.Struct(">II")
 _write_lock = threading.Lock()
+# Longer log messages are sent in pieces of this size; the host caps each frame.
+_MAX_RECORD_BYTES = 256 * 1024
 
 
 def send(header, payload=b""):
@@ -47,6 +49,43 @@ def receive():
     header_size, payload_size = _HEAD.unpack(read_exact(8))
     header = json.loads(read_exact(header_size))
     return header, read_exact(payload_size) if payload_size else b""
+
+
+def send_log(stream, message):
+    data = message.encode("utf-8", "replace")
+    for start in range(0, max(len(data), 1), _MAX_RECORD_BYTES):
+        send({"t": "log", "s": stream}, data[start : start + _MAX_RECORD_BYTES])
+
+
+def _write_once(print_function):
+    """Wrap a traceback printer so that it writes its whole output in one call, which
+    RecordWriter stores as one log record."""
+
+    def wrapper(*args, file=None, **kwargs):
+        target = sys.stderr if file is None else file
+        buffer = io.StringIO()
+        print_function(*args, file=buffer, **kwargs)
+        target.write(buffer.getvalue())
+
+    return wrapper
+
+
+def _thread_excepthook(arguments):
+    if arguments.exc_type is SystemExit:
+        return
+    name = arguments.thread.name if arguments.thread is not None else "unknown"
+    text = "".join(
+        traceback.format_exception(arguments.exc_type, arguments.exc_value, arguments.exc_traceback)
+    )
+    sys.stderr.write(f"Exception in thread {name}:\n{text}")
+
+
+def group_tracebacks():
+    """Make every printed traceback one log record: traceback.print_* and the uncaught
+    exceptions of threads otherwise write line by line."""
+    for name in ("print_exception", "print_tb", "print_stack"):
+        setattr(traceback, name, _write_once(getattr(traceback, name)))
+    threading.excepthook = _thread_excepthook
 
 
 class RecordWriter(io.TextIOBase):
@@ -81,7 +120,7 @@ class RecordWriter(io.TextIOBase):
         self.buffer_parts = []
         if message.endswith("\n"):
             message = message[:-1]
-        send({"t": "log", "s": self.stream}, message.encode("utf-8", "replace"))
+        send_log(self.stream, message)
 
     def fileno(self):
         return 1 if self.stream == "stdout" else 2
@@ -97,7 +136,7 @@ class RecordHandler(logging.Handler):
         try:
             message = self.format(record)
             stream = "stderr" if record.levelno >= logging.WARNING else "stdout"
-            send({"t": "log", "s": stream}, message.encode("utf-8", "replace"))
+            send_log(stream, message)
         except Exception:
             self.handleError(record)
 
@@ -229,6 +268,7 @@ def main():
         pass
     sys.stdout = RecordWriter("stdout")
     sys.stderr = RecordWriter("stderr")
+    group_tracebacks()
     root = logging.getLogger()
     handler_for_records = RecordHandler()
     handler_for_records.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))

@@ -1,0 +1,228 @@
+"""The `namespace` backend: each instance is a child in its own PID, mount, IPC and UTS
+namespaces (and network namespace under the "none" policy), with a read-only root that holds
+only the system's programs and libraries, the runtime, the bootstrap and the function's own
+code, a private /tmp, its own unprivileged user, cgroup v1 limits, rlimits and a seccomp
+filter. No helper process stays behind: the child becomes PID 1 of its namespace and then
+execs the runtime, so killing it kills everything it started."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import resource
+import subprocess
+from pathlib import Path
+
+from rocketstack.sandbox import linux
+from rocketstack.sandbox.base import LaunchSpec, Sandbox, SandboxedProcess
+from rocketstack.sandbox.cgroups import CgroupV1
+from rocketstack.sandbox.confine import Confinement, confine
+from rocketstack.sandbox.process import LocalProcess
+
+log = logging.getLogger(__name__)
+
+# Instances run as uids UID_BASE .. UID_BASE + UID_COUNT - 1, one per running instance, so
+# per-user limits (RLIMIT_NPROC) and file ownership never mix two instances.
+UID_BASE = 200_000
+UID_COUNT = 60_000
+
+# Host directories every runtime needs, bound read-only when they are real directories and
+# recreated as symlinks when the host links them into /usr.
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_SYSTEM_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/ssl/certs",
+    "/etc/ssl/openssl.cnf",
+    "/etc/ca-certificates",
+    "/etc/protocols",
+    "/etc/services",
+    "/etc/mime.types",
+)
+
+
+class NamespaceSandbox(Sandbox):
+    name = "namespace"
+
+    def __init__(self, state_dir: Path, network_policy: str = "none") -> None:
+        super().__init__()
+        self.network_policy = network_policy
+        self.staging = state_dir / "root"
+        self.staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.cgroups = CgroupV1()
+        if not self.cgroups.available:
+            self.warnings.append(
+                "cgroup v1 memory/pids controllers are not writable: memory limits fall back "
+                "to the kernel's overcommit and process limits to RLIMIT_NPROC"
+            )
+        self.seccomp: bytes | None = None
+        try:
+            from rocketstack.sandbox.seccomp import build_filter
+
+            self.seccomp = build_filter()
+        except (ImportError, OSError, RuntimeError) as error:
+            self.warnings.append(
+                f"seccomp filter unavailable ({error}): instances may call ptrace, bpf, "
+                "io_uring and the other calls it would deny"
+            )
+        self._own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self._free_uids = list(range(UID_BASE + UID_COUNT - 1, UID_BASE - 1, -1))
+        self._etc_files = _etc_files()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._own_pid_ns)
+
+    def _plan(self, spec: LaunchSpec, uid: int, cgroup_procs: tuple[str, ...], error_fd: int) -> Confinement:
+        limits = spec.limits
+        unshare = linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
+        if self.network_policy == "none":
+            unshare |= linux.CLONE_NEWNET
+        binds: list[tuple[str, str]] = []
+        symlinks: list[tuple[str, str]] = []
+        for path in _SYSTEM_DIRS:
+            if os.path.islink(path):
+                symlinks.append((path, os.readlink(path)))
+            elif os.path.isdir(path):
+                binds.append((path, path))
+        for path in _SYSTEM_FILES:
+            if os.path.exists(path):
+                binds.append((os.path.realpath(path), path))
+        if self.network_policy == "outbound" and os.path.exists("/etc/resolv.conf"):
+            binds.append((os.path.realpath("/etc/resolv.conf"), "/etc/resolv.conf"))
+        for path in spec.runtime_paths:
+            if not _covered(str(path), binds):
+                binds.append((str(path), str(path)))
+        binds.append((str(spec.code_dir), str(spec.code_dir)))
+        files = list(self._etc_files)
+        files.append(("/etc/passwd", f"root:x:0:0::/:/usr/sbin/nologin\nsbx:x:{uid}:{uid}::/tmp:/usr/sbin/nologin\n".encode()))
+        files.append(("/etc/group", f"root:x:0:\nsbx:x:{uid}:\n".encode()))
+        file_size = limits.file_size_mb * 1024 * 1024
+        return Confinement(
+            staging=str(self.staging),
+            uid=uid,
+            gid=uid,
+            cgroup_procs=cgroup_procs,
+            unshare_flags=unshare,
+            binds=tuple(binds),
+            symlinks=tuple(symlinks),
+            files=tuple(files),
+            tmp_mb=limits.tmp_mb,
+            workdir=str(spec.code_dir),
+            rlimits=(
+                (resource.RLIMIT_CORE, 0),
+                (resource.RLIMIT_NOFILE, limits.open_files),
+                (resource.RLIMIT_FSIZE, file_size),
+                (resource.RLIMIT_NPROC, limits.max_processes),
+            ),
+            loopback_up=self.network_policy == "none",
+            seccomp=self.seccomp,
+            error_fd=error_fd,
+        )
+
+    async def spawn(self, spec: LaunchSpec) -> SandboxedProcess:
+        if not self._free_uids:
+            raise OSError(errno.EAGAIN, "no free sandbox user ids; stop idle instances")
+        uid = self._free_uids.pop()
+        group = None
+        error_r, error_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            if self.cgroups.available:
+                group = self.cgroups.create(
+                    spec.instance_id, spec.limits.memory_mb, spec.limits.max_processes
+                )
+            procs = group.procs_files() if group is not None else ()
+            plan = self._plan(spec, uid, procs, error_w)
+            process = self._start(spec, plan)
+        except BaseException as error:
+            os.close(error_w)
+            reason = _read_all(error_r)
+            os.close(error_r)
+            if group is not None:
+                group.kill_all()
+                group.remove()
+            self._free_uids.append(uid)
+            if reason:
+                raise OSError(errno.EPERM, f"sandbox setup failed at {reason}") from error
+            if isinstance(error, subprocess.SubprocessError):
+                raise OSError(errno.EPERM, f"sandbox setup failed: {error}") from error
+            raise
+        os.close(error_w)
+        os.close(error_r)
+        return LocalProcess(process, group, on_release=lambda: self._free_uids.append(uid))
+
+    def _start(self, spec: LaunchSpec, plan: Confinement) -> subprocess.Popen[bytes]:
+        # The new PID namespace applies to this thread's next child only; the thread returns
+        # to its own namespace right after, so other spawns and threads are unaffected.
+        linux.unshare(linux.CLONE_NEWPID)
+        try:
+            return subprocess.Popen(
+                spec.argv,
+                env=spec.env,
+                stdin=subprocess.DEVNULL,
+                stdout=spec.fds[1],
+                stderr=spec.fds[2],
+                # The error pipe is not passed: it stays open through `confine` and closes
+                # at exec, with every other descriptor the runtime is not given.
+                pass_fds=[fd for number, fd in spec.fds.items() if number > 2],
+                start_new_session=True,
+                close_fds=True,
+                preexec_fn=lambda: confine(plan),  # noqa: PLW1509 - the child only makes system calls
+            )
+        finally:
+            linux.setns(self._own_pid_ns, linux.CLONE_NEWPID)
+
+
+def probe(state_dir: Path) -> str | None:
+    """Start `true` in a full sandbox once; return why that failed, or None."""
+    sandbox = NamespaceSandbox(state_dir, "none")
+    true = "/usr/bin/true" if os.path.exists("/usr/bin/true") else "/bin/true"
+    code_dir = state_dir / "probe"
+    code_dir.mkdir(exist_ok=True, mode=0o755)
+    error_r, error_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        spec = LaunchSpec("probe", [true], {}, code_dir, _probe_limits(), fds={1: 1, 2: 2})
+        plan = sandbox._plan(spec, UID_BASE + UID_COUNT, (), error_w)
+        process = sandbox._start(spec, plan)
+        status = process.wait(10)
+    except (OSError, subprocess.SubprocessError) as error:
+        os.close(error_w)
+        return _read_all(error_r) or str(error)
+    finally:
+        sandbox.close()
+        with contextlib.suppress(OSError):
+            os.close(error_w)
+    reason = _read_all(error_r)
+    os.close(error_r)
+    if status != 0:
+        return reason or f"a probe instance exited with status {status}"
+    return None
+
+
+def _probe_limits():  # type: ignore[no-untyped-def]
+    from rocketstack.sandbox.base import Limits
+
+    return Limits(memory_mb=64)
+
+
+def _covered(path: str, binds: list[tuple[str, str]]) -> bool:
+    return any(path == target or path.startswith(target.rstrip("/") + "/") for _, target in binds)
+
+
+def _read_all(fd: int) -> str:
+    os.set_blocking(fd, False)
+    chunks = []
+    with contextlib.suppress(BlockingIOError, OSError):
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _etc_files() -> list[tuple[str, bytes]]:
+    return [
+        ("/etc/hostname", b"rocketstack\n"),
+        ("/etc/hosts", b"127.0.0.1 localhost rocketstack\n::1 localhost ip6-localhost\n"),
+    ]
