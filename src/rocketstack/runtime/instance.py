@@ -158,14 +158,17 @@ class Instance:
                     "stackTrace": [],
                 },
             )
+        code_path = str(self.sandbox.code_path(self.spec.code_dir))
+        env = self.spec.instance_env()
+        env["ROCKETSTACK_TASK_ROOT"] = env["LAMBDA_TASK_ROOT"] = code_path
         load = {
             "t": "load",
-            "codeDir": str(self.spec.code_dir),
+            "codeDir": code_path,
             "handler": self.spec.handler,
             "functionName": self.spec.name,
             "version": self.spec.version,
             "memoryMb": self.spec.memory_mb,
-            "env": self.spec.instance_env(),
+            "env": env,
         }
         header, payload = await self._exchange(load, b"", timeout)
         init_ms = (time.perf_counter() - started) * 1000

@@ -60,11 +60,17 @@ class SandboxedProcess(abc.ABC):
 
 
 class Sandbox(abc.ABC):
+    """A backend that starts instances confined by one mechanism."""
+
     name: str = "abstract"
 
     def __init__(self) -> None:
         # One line per mechanism this host lacks, printed once at start.
         self.warnings: list[str] = []
+
+    def code_path(self, code_dir: Path) -> Path:
+        """Return where an instance sees the code at `code_dir` on the host."""
+        return code_dir
 
     @abc.abstractmethod
     async def spawn(self, spec: LaunchSpec) -> SandboxedProcess:

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # per-user limits (RLIMIT_NPROC) and file ownership never mix two instances.
 UID_BASE = 200_000
 UID_COUNT = 60_000
+# Where an instance sees its function's code, as on AWS Lambda; the host's layout stays hidden.
+TASK_ROOT = "/var/task"
 
 # Host directories every runtime needs, bound read-only when they are real directories and
 # recreated as symlinks when the host links them into /usr.
@@ -72,6 +74,9 @@ class NamespaceSandbox(Sandbox):
         self._free_uids = list(range(UID_BASE + UID_COUNT - 1, UID_BASE - 1, -1))
         self._etc_files = _etc_files()
 
+    def code_path(self, code_dir: Path) -> Path:
+        return Path(TASK_ROOT)
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._own_pid_ns)
@@ -96,7 +101,7 @@ class NamespaceSandbox(Sandbox):
         for path in spec.runtime_paths:
             if not _covered(str(path), binds):
                 binds.append((str(path), str(path)))
-        binds.append((str(spec.code_dir), str(spec.code_dir)))
+        binds.append((str(spec.code_dir), TASK_ROOT))
         files = list(self._etc_files)
         files.append(("/etc/passwd", f"root:x:0:0::/:/usr/sbin/nologin\nsbx:x:{uid}:{uid}::/tmp:/usr/sbin/nologin\n".encode()))
         files.append(("/etc/group", f"root:x:0:\nsbx:x:{uid}:\n".encode()))
@@ -111,7 +116,7 @@ class NamespaceSandbox(Sandbox):
             symlinks=tuple(symlinks),
             files=tuple(files),
             tmp_mb=limits.tmp_mb,
-            workdir=str(spec.code_dir),
+            workdir=TASK_ROOT,
             rlimits=(
                 (resource.RLIMIT_CORE, 0),
                 (resource.RLIMIT_NOFILE, limits.open_files),

@@ -57,15 +57,21 @@ def send_log(stream, message):
         send({"t": "log", "s": stream}, data[start : start + _MAX_RECORD_BYTES])
 
 
-def _write_once(print_function):
+def _write_once(print_function, file_position):
     """Wrap a traceback printer so that it writes its whole output in one call, which
-    RecordWriter stores as one log record."""
+    RecordWriter stores as one log record. `file_position` is the index of its `file`
+    parameter, which callers such as logging pass positionally."""
 
-    def wrapper(*args, file=None, **kwargs):
-        target = sys.stderr if file is None else file
-        buffer = io.StringIO()
-        print_function(*args, file=buffer, **kwargs)
-        target.write(buffer.getvalue())
+    def wrapper(*args, **kwargs):
+        args = list(args)
+        if len(args) > file_position:
+            target = args[file_position]
+            args[file_position] = buffer = io.StringIO()
+        else:
+            target = kwargs.get("file")
+            kwargs["file"] = buffer = io.StringIO()
+        print_function(*args, **kwargs)
+        (sys.stderr if target is None else target).write(buffer.getvalue())
 
     return wrapper
 
@@ -83,8 +89,10 @@ def _thread_excepthook(arguments):
 def group_tracebacks():
     """Make every printed traceback one log record: traceback.print_* and the uncaught
     exceptions of threads otherwise write line by line."""
-    for name in ("print_exception", "print_tb", "print_stack"):
-        setattr(traceback, name, _write_once(getattr(traceback, name)))
+    # Positions of `file` in print_exception(exc, value, tb, limit, file, chain),
+    # print_tb(tb, limit, file) and print_stack(f, limit, file).
+    for name, file_position in (("print_exception", 4), ("print_tb", 2), ("print_stack", 2)):
+        setattr(traceback, name, _write_once(getattr(traceback, name), file_position))
     threading.excepthook = _thread_excepthook
 
 

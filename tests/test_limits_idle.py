@@ -1,0 +1,63 @@
+"""Idle instances stop after ROCKETSTACK_INSTANCE_IDLE_SECONDS, so deployed functions that
+nobody calls cost no processes; the next invocation starts a fresh instance."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from tests.harness import Server, make_zip
+
+COUNTER_PY = '''
+count = 0
+
+def handler(event, context):
+    global count
+    count += 1
+    return count
+'''
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def test_idle_instances_stop(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_INSTANCE_IDLE_SECONDS": "0.5"}).start()
+    try:
+        assert server.process is not None
+        with server.client() as api:
+            functions = [
+                api.deploy(f"idle{i}", "python3.12", "handler.handler", make_zip({"handler.py": COUNTER_PY}))
+                for i in range(3)
+            ]
+            for function in functions:
+                assert api.invoke(function["id"], {}).status_code == 200
+            deadline = time.monotonic() + 15
+            while _children(server.process.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _children(server.process.pid) == []
+            # The module state is gone with the instance: the count starts again.
+            response = api.invoke(functions[0]["id"], {})
+            assert response.json() == 1
+            request_id = response.headers["x-rocketstack-request-id"]
+            deadline = time.monotonic() + 10
+            reports: list[dict[str, object]] = []
+            while not reports and time.monotonic() < deadline:
+                reports = api.logs(functions[0]["id"], requestId=request_id)["reports"]
+                time.sleep(0.05)
+            assert reports[0]["initDurationMs"] is not None
+    finally:
+        server.stop()
