@@ -26,9 +26,6 @@ from rocketstack.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
 class MCPEndpoint:
     """The ASGI app behind /mcp: checks the API key, then hands the request to the SDK's
     session manager, which it starts on the first request because the control-plane server
@@ -43,8 +40,12 @@ class MCPEndpoint:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         server = build_server(self._provide_client, local_paths=False)
         # Builds the SDK's session manager; the Starlette app it returns is not used, since
-        # this endpoint does the routing and authentication.
-        server.streamable_http_app(transport_security=_security(settings.host), host=settings.host)
+        # this endpoint does the routing and authentication. The SDK's Host and Origin checks
+        # against DNS rebinding stay off: every request needs a Bearer API key, which a browser
+        # never attaches by itself, and the checks would reject requests through a reverse proxy.
+        server.streamable_http_app(
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        )
         self.manager: StreamableHTTPSessionManager = server.session_manager
         self._started = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -104,15 +105,3 @@ class MCPEndpoint:
 
 def create_mcp_endpoint(api_app: ASGIApp, authenticator: Authenticator, settings: Settings) -> MCPEndpoint:
     return MCPEndpoint(api_app, authenticator, settings)
-
-
-def _security(host: str) -> TransportSecuritySettings | None:
-    """Check Host and Origin headers against DNS rebinding when the server listens on
-    loopback only; on other addresses the operator's host names are unknown here."""
-    if host not in _LOOPBACK_HOSTS:
-        return None
-    return TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
-    )
