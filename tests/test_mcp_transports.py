@@ -201,3 +201,20 @@ def fresh_tenant_key(server: Server, unique_name: str) -> str:
         if line.startswith("API key:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"no API key in the output of tenants create: {completed.stdout}")
+
+
+def test_http_open_stream_does_not_block_stop(fresh_server: Server) -> None:
+    fresh_server.start()
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {ADMIN_KEY}"}
+    opened = httpx.post(f"{fresh_server.url}/mcp", json=INITIALIZE, headers=headers)
+    session = {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+    httpx.post(
+        f"{fresh_server.url}/mcp",
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={**headers, **session},
+    )
+    stream_headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {ADMIN_KEY}", **session}
+    with httpx.stream("GET", f"{fresh_server.url}/mcp", headers=stream_headers, timeout=30) as stream:
+        assert stream.status_code == 200
+        # SIGKILL after 15 s would give -9; a clean stop ends the stream and exits with 0.
+        assert fresh_server.stop(timeout=15) == 0

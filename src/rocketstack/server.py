@@ -70,6 +70,8 @@ async def run(settings: Settings, on_ready: Callable[[Platform], None] | None = 
         platform.closing.set()
         api.should_exit = True
         public.should_exit = True
+        # Open MCP streams would otherwise keep the control plane from stopping.
+        app.state.mcp.close()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)

@@ -85,7 +85,8 @@ def create_app(platform: Platform) -> FastAPI:
 
     app.include_router(build_router(platform, authenticator.authenticate))
     app.include_router(build_keys_router(platform, authenticator))
-    app.add_route("/mcp", create_mcp_endpoint(app, authenticator, platform.settings), include_in_schema=False)
+    app.state.mcp = create_mcp_endpoint(app, authenticator, platform.settings)
+    app.add_route("/mcp", app.state.mcp, include_in_schema=False)
     app.mount("/console", create_console(platform, authenticator))
     app.add_middleware(RequestIdMiddleware)
     return app

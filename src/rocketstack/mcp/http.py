@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rocketstack.api.auth import Authenticator
 from rocketstack.api.envelope import from_error
-from rocketstack.errors import Unauthorized
+from rocketstack.errors import ServiceUnavailable, Unauthorized
 from rocketstack.client import AsyncClient
 from rocketstack.mcp.server import build_server
 from rocketstack.settings import Settings
@@ -50,9 +50,15 @@ class MCPEndpoint:
         self._started = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._start_error: BaseException | None = None
+        self._closed = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            return
+        if self._closed:
+            await from_error(
+                ServiceUnavailable("the server is shutting down; reconnect once it is back")
+            )(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"").decode("latin-1") or None
@@ -68,6 +74,13 @@ class MCPEndpoint:
         scope["user"] = AuthenticatedUser(AccessToken(token=key, client_id=tenant.id, scopes=[]))
         await self._ensure_started()
         await self.manager.handle_request(scope, receive, send)
+
+    def close(self) -> None:
+        """End every MCP session and reject new requests. uvicorn waits for open responses
+        before it stops, and an MCP client keeps a GET stream open for as long as it runs."""
+        self._closed = True
+        if self._runner is not None:
+            self._runner.cancel()
 
     async def _ensure_started(self) -> None:
         if self._runner is None:
