@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 
 from tests.harness import Server, make_zip
@@ -59,5 +60,46 @@ def test_idle_instances_stop(tmp_path: Path) -> None:
                 reports = api.logs(functions[0]["id"], requestId=request_id)["reports"]
                 time.sleep(0.05)
             assert reports[0]["initDurationMs"] is not None
+    finally:
+        server.stop()
+
+
+SPAWNER_PY = '''
+import subprocess, sys
+
+def handler(event, context):
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", event["marker"]],
+                     start_new_session=True)
+    return "spawned"
+'''
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                if marker.encode() in file.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def test_instances_die_with_killed_server(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    marker = f"orphan-{uuid.uuid4().hex}"
+    try:
+        with server.client() as api:
+            function = api.deploy("spawner", "python3.12", "handler.handler", make_zip({"handler.py": SPAWNER_PY}))
+            assert api.invoke(function["id"], {"marker": marker}).json() == "spawned"
+        assert _processes_with(marker)
+        server.kill()
+        deadline = time.monotonic() + 10
+        while _processes_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _processes_with(marker) == []
     finally:
         server.stop()

@@ -29,7 +29,7 @@ _ids = itertools.count(1)
 _READ_SIZE = 65536
 # The header an exchange resolves with when its timer fires first.
 _TIMED_OUT: dict[str, Any] = {"t": "timeout"}
-# What V8 prints on stderr before it aborts at --max-old-space-size.
+# The text V8 prints on stderr before it aborts at --max-old-space-size.
 _V8_HEAP_OOM = "JavaScript heap out of memory"
 
 
@@ -195,13 +195,13 @@ class Instance:
         )
         duration_ms = (time.perf_counter() - started) * 1000
         kind = header.get("t")
-        # The bootstraps report the peak resident set of the instance process with each
-        # answer, which spares a read of the memory controller per invocation.
+        # The sandbox's measure (the cgroup's peak: every process of the instance and its
+        # /tmp) wins over the peak resident set that the bootstrap sends, which counts one
+        # process only and which the handler's code could change.
+        memory = self.process.max_memory_used_mb() if self.process else None
         peak_kb = header.get("maxRssKb")
-        if isinstance(peak_kb, int):
-            memory: int | None = (peak_kb + 1023) // 1024
-        else:
-            memory = self.process.max_memory_used_mb() if self.process else None
+        if memory is None and isinstance(peak_kb, int):
+            memory = (peak_kb + 1023) // 1024
         if kind == "result":
             outcome, body = Outcome.SUCCESS, payload
         elif kind == "error":

@@ -69,7 +69,7 @@ class Sandbox(abc.ABC):
         self.warnings: list[str] = []
 
     def code_path(self, code_dir: Path) -> Path:
-        """Return where an instance sees the code at `code_dir` on the host."""
+        """Return the path at which an instance finds the code that is at `code_dir` on the host."""
         return code_dir
 
     @abc.abstractmethod

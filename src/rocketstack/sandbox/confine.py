@@ -1,7 +1,8 @@
-"""The steps that confine a freshly forked child before it runs a runtime: join the
-instance's cgroups, enter new mount, IPC, UTS and (by policy) network namespaces, build a
-minimal read-only root, set rlimits, drop to the instance's own user, set no_new_privs and
-install the seccomp filter. The parent puts the child in a new PID namespace first.
+"""The steps that confine a freshly forked child before it runs a runtime. The child joins
+the instance's cgroups and enters new mount, IPC, UTS and (by policy) network namespaces.
+It builds a minimal read-only root, sets rlimits and drops to the instance's own user.
+Last it sets no_new_privs and installs the seccomp filter. The parent puts the child in a
+new PID namespace first.
 
 `confine` runs between fork and exec (or, in a pre-forked zygote, before the runtime
 starts), so it only makes system calls and touches no locks of the parent."""
@@ -11,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import resource
+import signal
 import socket
 import struct
 from dataclasses import dataclass, field
@@ -82,6 +84,9 @@ def confine(plan: Confinement) -> None:
         # Changing uid clears "dumpable", which would make /proc/self root-owned and break
         # runtimes that read it; other processes are invisible in the PID namespace anyway.
         linux.prctl(linux.PR_SET_DUMPABLE, 1)
+        # Die with the server, so a crashed server leaves no instance behind. Set after
+        # the uid change, which clears it.
+        linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
         linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
         if plan.seccomp:
             step = "install the seccomp filter"
@@ -102,6 +107,7 @@ def _build_root(plan: Confinement) -> None:
     root = plan.staging
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     linux.mount("tmpfs", root, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, "size=4m,mode=0755")
+
     for name in ("proc", "dev", "tmp", "etc"):
         os.mkdir(_inside(root, "/" + name), 0o755)
     os.mkdir(_inside(root, "/dev/shm"), 0o1777)
@@ -112,6 +118,7 @@ def _build_root(plan: Confinement) -> None:
             "tmpfs", _inside(root, path), "tmpfs",
             linux.MS_NOSUID | linux.MS_NODEV, f"size={size_mb}m,mode=1777",
         )
+
     for link, target in plan.symlinks:
         os.symlink(target, _inside(root, link))
     for source, target in plan.binds:
@@ -125,6 +132,7 @@ def _build_root(plan: Confinement) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, _inside(root, f"/dev/{name}"))
+
     linux.mount(
         "proc", _inside(root, "/proc"), "proc",
         linux.MS_NOSUID | linux.MS_NODEV | linux.MS_NOEXEC,
@@ -135,6 +143,7 @@ def _build_root(plan: Confinement) -> None:
         with open(target, "wb") as file:
             file.write(content)
         os.chmod(target, 0o644)
+
     os.chdir(root)
     # Pivot onto the new root and stack the old one beneath it, then detach the old one:
     # after this no path leads back to the host's files.

@@ -1,9 +1,9 @@
-"""The `namespace` backend: each instance is a child in its own PID, mount, IPC and UTS
-namespaces (and network namespace under the "none" policy), with a read-only root that holds
-only the system's programs and libraries, the runtime, the bootstrap and the function's own
-code, a private /tmp, its own unprivileged user, cgroup v1 limits, rlimits and a seccomp
-filter. No helper process stays behind: the child becomes PID 1 of its namespace and then
-execs the runtime, so killing it kills everything it started."""
+"""The `namespace` backend. Each instance is a child in its own PID, mount, IPC and UTS
+namespaces, and in its own network namespace under the "none" policy. Its read-only root
+contains only the system's programs and libraries, the runtime, the bootstrap and the
+function's own code. It gets a private /tmp, its own unprivileged user, cgroup v1 limits,
+rlimits and a seccomp filter. No helper process stays behind: the child becomes PID 1 of
+its namespace and then execs the runtime, so killing it kills everything it started."""
 
 from __future__ import annotations
 
@@ -24,10 +24,13 @@ from rocketstack.sandbox.process import LocalProcess
 log = logging.getLogger(__name__)
 
 # Instances run as uids UID_BASE .. UID_BASE + UID_COUNT - 1, one per running instance, so
-# per-user limits (RLIMIT_NPROC) and file ownership never mix two instances.
+# per-user limits (RLIMIT_NPROC) and file ownership never mix two instances of one server.
+# NOTE: two servers on one host draw from the same range, so their instances may share a
+# uid and with it the RLIMIT_NPROC count; namespaces still keep them apart.
 UID_BASE = 200_000
 UID_COUNT = 60_000
-# Where an instance sees its function's code, as on AWS Lambda; the host's layout stays hidden.
+# The path of the function's code inside an instance, as on AWS Lambda. The host's layout
+# stays hidden.
 TASK_ROOT = "/var/task"
 
 # Host directories every runtime needs, bound read-only when they are real directories and
@@ -86,6 +89,7 @@ class NamespaceSandbox(Sandbox):
         unshare = linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
         if self.network_policy == "none":
             unshare |= linux.CLONE_NEWNET
+
         binds: list[tuple[str, str]] = []
         symlinks: list[tuple[str, str]] = []
         for path in _SYSTEM_DIRS:
@@ -102,6 +106,7 @@ class NamespaceSandbox(Sandbox):
             if not _covered(str(path), binds):
                 binds.append((str(path), str(path)))
         binds.append((str(spec.code_dir), TASK_ROOT))
+
         files = list(self._etc_files)
         files.append(("/etc/passwd", f"root:x:0:0::/:/usr/sbin/nologin\nsbx:x:{uid}:{uid}::/tmp:/usr/sbin/nologin\n".encode()))
         files.append(("/etc/group", f"root:x:0:\nsbx:x:{uid}:\n".encode()))
@@ -160,8 +165,8 @@ class NamespaceSandbox(Sandbox):
         return LocalProcess(process, group, on_release=lambda: self._free_uids.append(uid))
 
     def _start(self, spec: LaunchSpec, plan: Confinement) -> subprocess.Popen[bytes]:
-        # The new PID namespace applies to this thread's next child only; the thread returns
-        # to its own namespace right after, so other spawns and threads are unaffected.
+        # The new PID namespace applies to the next child of this thread only. The thread
+        # returns to its own namespace right after, so other spawns and threads keep theirs.
         linux.unshare(linux.CLONE_NEWPID)
         try:
             return subprocess.Popen(

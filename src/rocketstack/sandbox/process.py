@@ -76,6 +76,7 @@ class LocalProcess(SandboxedProcess):
     ) -> None:
         self.process = process
         self._on_release = on_release
+        self._final_peak_mb: int | None = None
         self.pid = process.pid
         self.group = group
         self._killed = False
@@ -106,6 +107,8 @@ class LocalProcess(SandboxedProcess):
         self._killed = True
 
     def max_memory_used_mb(self) -> int | None:
+        if self._final_peak_mb is not None:
+            return self._final_peak_mb
         if self.group is not None:
             return self.group.peak_mb()
         try:
@@ -126,6 +129,8 @@ class LocalProcess(SandboxedProcess):
             self._pidfd = -1
         if self.group is not None:
             self.group.kill_all()
+            # Kept for a report that is written after the group is gone.
+            self._final_peak_mb = self.group.peak_mb()
             self.group.remove()
             self.group = None
         if self._on_release is not None:

@@ -19,8 +19,8 @@ RETENTION_SWEEP_SECONDS = 600.0
 
 class FunctionLogBudget:
     """Caps the bytes of handler output (stdout and stderr records) stored per function in
-    each minute. Records past the cap are dropped, and one system record per function and
-    minute says so. Platform records (stream "system") always pass."""
+    each minute. Records past the cap are dropped and replaced by one system record per
+    function and minute that names the cap. Platform records (stream "system") always pass."""
 
     def __init__(self, max_bytes_per_minute: int) -> None:
         self.max_bytes = max_bytes_per_minute
