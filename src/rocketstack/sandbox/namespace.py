@@ -7,11 +7,13 @@ its namespace and then execs the runtime, so killing it kills everything it star
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import logging
 import os
 import resource
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -26,9 +28,11 @@ log = logging.getLogger(__name__)
 # Instances run as uids UID_BASE .. UID_BASE + UID_COUNT - 1, one per running instance, so
 # per-user limits (RLIMIT_NPROC) and file ownership never mix two instances of one server.
 # NOTE: two servers on one host draw from the same range, so their instances may share a
-# uid and with it the RLIMIT_NPROC count; namespaces still keep them apart.
+# uid and with it the RLIMIT_NPROC count; namespaces still keep them apart, and a spawn
+# that hits the shared count retries with another uid.
 UID_BASE = 200_000
 UID_COUNT = 60_000
+_SPAWN_ATTEMPTS = 3
 # The path of the function's code inside an instance, as on AWS Lambda. The host's layout
 # stays hidden.
 TASK_ROOT = "/var/task"
@@ -74,7 +78,12 @@ class NamespaceSandbox(Sandbox):
                 "io_uring and the other calls it would deny"
             )
         self._own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        self._free_uids = list(range(UID_BASE + UID_COUNT - 1, UID_BASE - 1, -1))
+        # Oldest-released uid first, from a random start, so a uid comes back only after
+        # every other one was used: processes of a just-stopped instance, or of another
+        # server on this host, rarely share it.
+        start = secrets.randbelow(UID_COUNT)
+        uids = list(range(UID_BASE, UID_BASE + UID_COUNT))
+        self._free_uids = collections.deque(uids[start:] + uids[:start])
         self._etc_files = _etc_files()
 
     def code_path(self, code_dir: Path) -> Path:
@@ -134,9 +143,23 @@ class NamespaceSandbox(Sandbox):
         )
 
     async def spawn(self, spec: LaunchSpec) -> SandboxedProcess:
+        for attempt in range(_SPAWN_ATTEMPTS):
+            try:
+                return self._spawn_as(spec, self._take_uid())
+            except OSError as error:
+                # execve fails with EAGAIN when processes left under this uid (by another
+                # server, or zombies not yet reaped) reach RLIMIT_NPROC: try another uid.
+                if error.errno != errno.EAGAIN or attempt == _SPAWN_ATTEMPTS - 1:
+                    raise
+                log.warning("uid busy for instance %s, retrying with another: %s", spec.instance_id, error)
+        raise AssertionError("unreachable")
+
+    def _take_uid(self) -> int:
         if not self._free_uids:
-            raise OSError(errno.EAGAIN, "no free sandbox user ids; stop idle instances")
-        uid = self._free_uids.pop()
+            raise OSError(errno.EMFILE, "no free sandbox user ids; stop idle instances")
+        return self._free_uids.popleft()
+
+    def _spawn_as(self, spec: LaunchSpec, uid: int) -> SandboxedProcess:
         group = None
         error_r, error_w = os.pipe2(os.O_CLOEXEC)
         try:
@@ -154,7 +177,8 @@ class NamespaceSandbox(Sandbox):
             if group is not None:
                 group.kill_all()
                 group.remove()
-            self._free_uids.append(uid)
+            if not (isinstance(error, OSError) and error.errno == errno.EAGAIN):
+                self._free_uids.append(uid)
             if reason:
                 raise OSError(errno.EPERM, f"sandbox setup failed at {reason}") from error
             if isinstance(error, subprocess.SubprocessError):
