@@ -8,16 +8,23 @@ import os
 from pathlib import Path
 
 from rocketstack.deploy.pipeline import Deployer
+from rocketstack.deploy.updates import Updater
 from rocketstack.runtime import runtimes as runtime_discovery
 from rocketstack.runtime.pool import InstancePool
 from rocketstack.sandbox.base import Sandbox
 from rocketstack.sandbox.select import make_sandbox as select_sandbox
+from rocketstack.scheduler.clock import make_clock
+from rocketstack.scheduler.queue import EventQueue
+from rocketstack.scheduler.schedules import Scheduler
 from rocketstack.service import FunctionService
 from rocketstack.settings import Settings
 from rocketstack.store.blobs import BlobStore
 from rocketstack.store.database import Store, hash_api_key
+from rocketstack.store.invocations import InvocationStore
 from rocketstack.store.models import Tenant
 from rocketstack.store.records import RecordBuffer
+from rocketstack.store.schedules import ScheduleStore
+from rocketstack.store.versions import VersionStore
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +51,25 @@ class Platform:
         self.pool = InstancePool(settings, self.runtimes, self.sandbox, self.records)
         self.functions = FunctionService(settings, self.store, self.blobs, self.pool)
         self.deployer = Deployer(
-            self.store, self.blobs, self.pool, self.runtimes, self.functions.invalidate
+            self.store, self.blobs, self.pool, self.runtimes, self._function_changed
         )
         self.functions.deployer = self.deployer
         # Set when the server starts shutting down, so that open log streams end.
         self.closing = asyncio.Event()
+        self.versions = VersionStore(self.store)
+        self.updater = Updater(
+            self.store, self.versions, self.blobs, self.pool, self.deployer, self.functions
+        )
+        self.invocations = InvocationStore(self.store)
+        self.queue = EventQueue(settings, self.invocations, self.functions, self.pool)
+        self.scheduler = Scheduler(
+            ScheduleStore(self.store),
+            self.queue,
+            self.functions,
+            make_clock(settings.scheduler_clock_file),
+            settings.scheduler_tick_seconds,
+        )
+        self.functions.on_delete += [self.updater.forget, self.queue.forget, self.scheduler.forget]
         # The admin key in clear when this start created it, for the banner.
         self.created_admin_key: str | None = None
 
@@ -66,6 +87,10 @@ class Platform:
             # A key set in the environment always works, also after the first start.
             if self.store.tenant_for_key_hash(hash_api_key(self.settings.admin_api_key)) is None:
                 self.store.add_api_key(tenant.id, self.settings.admin_api_key)
+
+    def _function_changed(self, function_id: str) -> None:
+        self.functions.invalidate(function_id)
+        self.updater.record_created(function_id)
 
     def _write_key_file(self, key: str) -> None:
         path = self.key_file
@@ -94,8 +119,14 @@ class Platform:
         self.records.start()
         self.pool.start()
         await self.deployer.recover()
+        self.updater.recover()
+        await self.queue.start()
+        self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.queue.stop()
+        await self.updater.close()
         await self.deployer.close()
         await self.pool.close()
         await self.records.stop()

@@ -4,14 +4,18 @@ lookups (cached in memory, invalidated on every change), deletion and invocation
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from rocketstack.deploy.pipeline import READY, Deployer, spec_for
 from rocketstack.errors import FunctionNotReady, NotFound, Throttled
+from rocketstack.runtime.instance import Outcome
 from rocketstack.runtime.pool import InstancePool, InvocationResult
 from rocketstack.runtime.spec import FunctionSpec
 from rocketstack.settings import Settings
 from rocketstack.store.blobs import BlobStore
 from rocketstack.store.database import Store
+from rocketstack.store.invocations import sync_row
 from rocketstack.store.models import FunctionRecord, Tenant
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,8 @@ class FunctionService:
         self._by_public: dict[tuple[str, str], str] = {}
         self._specs: dict[str, FunctionSpec] = {}
         self._tenants_by_token: dict[str, Tenant] = {}
+        # Called with each deleted function, after its row is gone and before its code is.
+        self.on_delete: list[Callable[[FunctionRecord], None]] = []
 
     def invalidate(self, function_id: str) -> None:
         record = self._by_id.pop(function_id, None)
@@ -95,16 +101,35 @@ class FunctionService:
     async def invoke(self, record: FunctionRecord, request_id: str, event: bytes) -> InvocationResult:
         return await self.invoke_spec(self.ready_spec(record), request_id, event)
 
-    async def invoke_spec(self, spec: FunctionSpec, request_id: str, event: bytes) -> InvocationResult:
+    async def invoke_spec(
+        self, spec: FunctionSpec, request_id: str, event: bytes, trigger: str = "api"
+    ) -> InvocationResult:
+        """Run a synchronous invocation; `trigger` ("api" or "public") is listed with it."""
+        started = time.time()
         try:
-            return await self.pool.invoke(spec, request_id, event)
+            result = await self.pool.invoke(spec, request_id, event)
         except Throttled:
             self.pool.record_throttle(spec, request_id)
             raise
+        self.pool.records.add_invocation(
+            sync_row(
+                tenant_id=spec.tenant_id,
+                function_id=spec.function_id,
+                version=spec.version,
+                request_id=request_id,
+                trigger=trigger,
+                started=started,
+                duration_ms=result.duration_ms,
+                error=None if result.outcome is Outcome.SUCCESS else result.body,
+            )
+        )
+        return result
 
     async def delete(self, record: FunctionRecord) -> None:
         self.pool.retire(record.id)
         self.store.delete_function(record.id)
+        for hook in self.on_delete:
+            hook(record)
         self.invalidate(record.id)
         self.blobs.delete_function_code(record.id)
         if not self.store.code_in_use(record.code_sha256):

@@ -65,6 +65,15 @@ class Settings:
     sandbox: str = "namespace"
     # Bytes of log output kept per function per minute, across all its invocations.
     log_max_bytes_per_function_minute: int = 10 * 1024 * 1024
+    # Queued invocations run at most this many at once on this node.
+    queue_concurrency: int = 10
+    # Delay before the first retry of a failed queued invocation; it doubles per retry.
+    queue_retry_base_seconds: float = 10.0
+    # How often the schedule clock is read and due schedules run.
+    scheduler_tick_seconds: float = 1.0
+    # A file holding the schedule clock's time (epoch seconds), read on every tick in place
+    # of the system clock, so tests can move time; None uses the system clock.
+    scheduler_clock_file: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -127,6 +136,14 @@ class Settings:
             sandbox=sandbox,
             log_max_bytes_per_function_minute=_int(
                 env, "ROCKETSTACK_LOG_MAX_BYTES_PER_FUNCTION_MINUTE", 10 * 1024 * 1024, 1024, 1 << 40
+            ),
+            queue_concurrency=_int(env, "ROCKETSTACK_QUEUE_CONCURRENCY", 10, 1, 1000),
+            queue_retry_base_seconds=_float(env, "ROCKETSTACK_QUEUE_RETRY_BASE_SECONDS", 10.0, 0.01),
+            scheduler_tick_seconds=_float(env, "ROCKETSTACK_SCHEDULER_TICK_SECONDS", 1.0, 0.01),
+            scheduler_clock_file=(
+                Path(env["ROCKETSTACK_SCHEDULER_CLOCK_FILE"])
+                if env.get("ROCKETSTACK_SCHEDULER_CLOCK_FILE")
+                else None
             ),
         )
 

@@ -13,8 +13,11 @@ from rocketstack import __version__
 from rocketstack.api.auth import Authenticator
 from rocketstack.api.envelope import error_response, from_error
 from rocketstack.api.functions import build_router
+from rocketstack.api.invocations import build_invocations_router
 from rocketstack.api.keys import build_keys_router
 from rocketstack.api.middleware import RequestIdMiddleware
+from rocketstack.api.schedules import build_schedules_router
+from rocketstack.api.updates import build_updates_router
 from rocketstack.console.app import create_console
 from rocketstack.errors import RocketstackError
 from rocketstack.mcp.http import create_mcp_endpoint
@@ -85,6 +88,9 @@ def create_app(platform: Platform) -> FastAPI:
 
     app.include_router(build_router(platform, authenticator.authenticate))
     app.include_router(build_keys_router(platform, authenticator))
+    app.include_router(build_updates_router(platform, authenticator.authenticate))
+    app.include_router(build_invocations_router(platform, authenticator.authenticate))
+    app.include_router(build_schedules_router(platform, authenticator.authenticate))
     app.state.mcp = create_mcp_endpoint(app, authenticator, platform.settings)
     app.add_route("/mcp", app.state.mcp, include_in_schema=False)
     app.mount("/console", create_console(platform, authenticator))

@@ -11,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from rocketstack.api.body import limit_body, read_body
 from rocketstack.api.envelope import JSONBytes, data_response
+from rocketstack.api.invocations import accept_event, is_event_invocation
 from rocketstack.api.invoke import MAX_EVENT_BYTES, event_from_body, result_status
 from rocketstack.api.log_stream import LogQuery, follow_logs
 from rocketstack.api.serialize import function_json, log_json, report_json
@@ -49,6 +50,8 @@ _FUNCTION_FORM_SCHEMA = {
                         "description": {"type": "string", "maxLength": 256},
                         "isPublic": {"type": "string", "enum": ["true", "false"]},
                         "publicMethod": {"type": "string", "enum": ["GET", "POST", "PATCH", "DELETE"]},
+                        "maxRetryAttempts": {"type": "integer", "minimum": 0, "maximum": 5},
+                        "maxEventAgeSeconds": {"type": "integer", "minimum": 1, "maximum": 86400},
                     },
                 }
             }
@@ -124,6 +127,7 @@ def build_router(platform: Platform, authenticate: Any) -> APIRouter:
         responses={
             **_ERRORS,
             200: {"description": "The handler's return value as JSON"},
+            202: {"description": "Queued (X-Invocation-Type: Event); data.invocationId"},
             409: {"description": "Function not ready"},
             413: {"description": "Event over 6 MB"},
             429: {"description": "Throttled or paused"},
@@ -131,19 +135,32 @@ def build_router(platform: Platform, authenticate: Any) -> APIRouter:
             504: {"description": "Timed out"},
         },
         openapi_extra={
+            "parameters": [
+                {
+                    "name": "X-Invocation-Type",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["RequestResponse", "Event"]},
+                    "description": "Event queues the invocation and answers 202 once it is stored",
+                }
+            ],
             "requestBody": {
                 "required": False,
                 "content": {"application/json": {"schema": {}}},
-            }
+            },
         },
     )
     async def invoke_function(request: Request, function_id: str) -> Response:
         tenant = tenant_of(request)
         record = functions.get(tenant.id, function_id)
-        # The server answers this path with api/invoke.py before FastAPI sees it; this route
-        # documents it in the OpenAPI schema and serves apps built without that front.
+        # The server answers this path with api/invoke.py before FastAPI sees it, except for
+        # queued invokes; this route documents it and serves apps built without that front.
+        queued = is_event_invocation(request)
         body = await read_body(request, MAX_EVENT_BYTES, "the invocation payload")
-        result = await functions.invoke(record, request_id_var.get(), event_from_body(body))
+        event = event_from_body(body)
+        if queued:
+            return await accept_event(platform, record, event)
+        result = await functions.invoke(record, request_id_var.get(), event)
         status, headers = result_status(result)
         return JSONBytes(result.body, status_code=status, headers=headers)
 

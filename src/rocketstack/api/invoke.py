@@ -59,7 +59,8 @@ class InvokeRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             match = _INVOKE_PATH.fullmatch(scope["path"])
-            if match is not None:
+            # Queued invokes (X-Invocation-Type) go to the FastAPI route.
+            if match is not None and not _has_invocation_type(scope):
                 await self._invoke(match.group(1), scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -107,6 +108,10 @@ class InvokeRoute:
         result = await self.functions.invoke(record, request_id, event_from_body(body))
         status, headers = result_status(result)
         return status, headers, result.body
+
+
+def _has_invocation_type(scope: Scope) -> bool:
+    return any(name == b"x-invocation-type" for name, _ in scope["headers"])
 
 
 async def _read_body(receive: Receive, length: bytes | None) -> bytes | None:

@@ -26,6 +26,8 @@ def function_json(record: FunctionRecord, public_url: str | None) -> dict[str, A
         "lastUpdateStatus": record.last_update_status,
         "lastUpdateStatusReason": record.last_update_status_reason,
         "version": record.version,
+        "maxRetryAttempts": record.max_retry_attempts,
+        "maxEventAgeSeconds": record.max_event_age_seconds,
         "codeSha256": record.code_sha256,
         "codeSize": record.code_size,
         "createdAt": record.created_at,

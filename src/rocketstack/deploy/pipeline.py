@@ -99,6 +99,8 @@ class Deployer:
             code_size=size,
             created_at=now,
             updated_at=now,
+            max_retry_attempts=values["maxRetryAttempts"],
+            max_event_age_seconds=values["maxEventAgeSeconds"],
         )
         try:
             self.store.insert_function(record)

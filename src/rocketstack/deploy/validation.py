@@ -23,6 +23,10 @@ MAX_ENV_BYTES = 4096
 MEMORY_RANGE = (128, 10240)
 TIMEOUT_RANGE = (1, 60)
 CONCURRENCY_RANGE = (0, 100)
+RETRY_RANGE = (0, 5)
+EVENT_AGE_RANGE = (1, 86400)
+DEFAULT_MAX_RETRY_ATTEMPTS = 2
+DEFAULT_MAX_EVENT_AGE_SECONDS = 21600
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_SECONDS = 10
 
@@ -37,6 +41,8 @@ TEXT_FIELDS = (
     "description",
     "isPublic",
     "publicMethod",
+    "maxRetryAttempts",
+    "maxEventAgeSeconds",
 )
 REQUIRED_FIELDS = ("name", "runtime", "handler")
 
@@ -196,6 +202,12 @@ def parse_form_fields(
         values["isPublic"] = validate_bool("isPublic", form["isPublic"])
     if "publicMethod" in form and form["publicMethod"].strip():
         values["publicMethod"] = validate_public_method(form["publicMethod"])
+    if "maxRetryAttempts" in form:
+        values["maxRetryAttempts"] = _integer("maxRetryAttempts", form["maxRetryAttempts"], *RETRY_RANGE)
+    if "maxEventAgeSeconds" in form:
+        values["maxEventAgeSeconds"] = _integer(
+            "maxEventAgeSeconds", form["maxEventAgeSeconds"], *EVENT_AGE_RANGE
+        )
     if require:
         values.setdefault("memoryMb", DEFAULT_MEMORY_MB)
         values.setdefault("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
@@ -203,6 +215,8 @@ def parse_form_fields(
         values.setdefault("reservedConcurrency", None)
         values.setdefault("description", "")
         values.setdefault("isPublic", False)
+        values.setdefault("maxRetryAttempts", DEFAULT_MAX_RETRY_ATTEMPTS)
+        values.setdefault("maxEventAgeSeconds", DEFAULT_MAX_EVENT_AGE_SECONDS)
         if values["isPublic"]:
             values.setdefault("publicMethod", "POST")
     return config

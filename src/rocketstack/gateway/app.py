@@ -104,7 +104,7 @@ class PublicGateway:
             request_id=request_id,
             source_ip=client[0] if client else "",
         )
-        result = await self.functions.invoke_spec(spec, request_id, event)
+        result = await self.functions.invoke_spec(spec, request_id, event, trigger="public")
         if result.outcome is Outcome.SUCCESS:
             status, headers, response_body = build_response(result.body)
             await _send(send, status, headers, response_body)

@@ -214,10 +214,16 @@ class Store:
         return [_function(row) for row in rows]
 
     def code_in_use(self, code_sha256: str) -> bool:
+        """Return whether a function or a kept version still runs this code."""
+        versions = schema.function_versions
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(schema.functions.c.id).where(schema.functions.c.code_sha256 == code_sha256).limit(1)
             ).first()
+            if row is None:
+                row = conn.execute(
+                    select(versions.c.function_id).where(versions.c.code_sha256 == code_sha256).limit(1)
+                ).first()
         return row is not None
 
     def delete_function(self, function_id: str) -> None:
@@ -230,10 +236,16 @@ class Store:
 
     # Logs and reports.
 
-    def insert_records(self, logs: Sequence[LogRecord], reports: Sequence[Report]) -> None:
-        """Insert a batch of log records and reports in one transaction. The rows go to the
-        driver's executemany as tuples: SQLAlchemy's per-row parameter processing held the
-        GIL for milliseconds per batch, which stalled the event loop under load."""
+    def insert_records(
+        self,
+        logs: Sequence[LogRecord],
+        reports: Sequence[Report],
+        invocations: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Insert a batch of log records, reports and finished synchronous invocations in
+        one transaction. The rows go to the driver's executemany as tuples: SQLAlchemy's
+        per-row parameter processing held the GIL for milliseconds per batch, which stalled
+        the event loop under load."""
         log_fields = [f.name for f in fields(LogRecord)]
         report_fields = [f.name for f in fields(Report)]
         with self._write_lock, self.engine.begin() as conn:
@@ -246,6 +258,12 @@ class Store:
                 conn.exec_driver_sql(
                     self._insert_sql("reports", report_fields),
                     [tuple(getattr(r, name) for name in report_fields) for r in reports],
+                )
+            if invocations:
+                columns = list(invocations[0])
+                conn.exec_driver_sql(
+                    self._insert_sql("invocations", columns),
+                    [tuple(row[name] for name in columns) for row in invocations],
                 )
 
     def _insert_sql(self, table: str, columns: list[str]) -> str:

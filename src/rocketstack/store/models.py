@@ -49,6 +49,10 @@ class FunctionRecord:
     code_size: int
     created_at: str
     updated_at: str
+    # Queued invocations: retries after a failed attempt, and the age after which a
+    # waiting event is dropped.
+    max_retry_attempts: int = 2
+    max_event_age_seconds: int = 21600
 
 
 @dataclass

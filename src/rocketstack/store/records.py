@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from rocketstack.store.database import Store
 from rocketstack.store.models import LogRecord, Report
@@ -79,6 +80,9 @@ class RecordBuffer:
         self._last_sweep = 0.0
         self._logs: list[LogRecord] = []
         self._reports: list[Report] = []
+        # Rows of finished synchronous invocations for the invocations table, as
+        # `store.invocations.sync_row` builds them.
+        self._invocations: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._listeners: set[asyncio.Event] = set()
@@ -89,6 +93,9 @@ class RecordBuffer:
         self._logs.extend(logs)
         if report is not None:
             self._reports.append(report)
+
+    def add_invocation(self, row: dict[str, Any]) -> None:
+        self._invocations.append(row)
 
     def subscribe(self) -> asyncio.Event:
         """Return an event that is set after each flush; for live log tails."""
@@ -101,14 +108,20 @@ class RecordBuffer:
 
     async def flush(self) -> None:
         async with self._lock:
-            if not self._logs and not self._reports:
+            if not self._logs and not self._reports and not self._invocations:
                 return
             logs, self._logs = self._logs, []
             reports, self._reports = self._reports, []
+            invocations, self._invocations = self._invocations, []
             try:
-                await asyncio.to_thread(self.store.insert_records, logs, reports)
+                await asyncio.to_thread(self.store.insert_records, logs, reports, invocations)
             except Exception:
-                log.exception("failed to write %d log records and %d reports", len(logs), len(reports))
+                log.exception(
+                    "failed to write %d log records, %d reports and %d invocations",
+                    len(logs),
+                    len(reports),
+                    len(invocations),
+                )
                 return
         for waiter in self._listeners:
             waiter.set()

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -61,6 +62,8 @@ functions = Table(
     Column("last_update_status", String(16), nullable=True),
     Column("last_update_status_reason", Text, nullable=True),
     Column("version", Integer, nullable=False, default=1),
+    Column("max_retry_attempts", Integer, nullable=False, default=2),
+    Column("max_event_age_seconds", Integer, nullable=False, default=21600),
     Column("code_sha256", String(64), nullable=False),
     Column("code_size", BigInteger, nullable=False),
     Column("created_at", String(32), nullable=False),
@@ -96,4 +99,76 @@ reports = Table(
     Column("max_memory_used_mb", Integer, nullable=True),
     Column("outcome", String(16), nullable=False),
     Index("ix_reports_function_time", "function_id", "timestamp"),
+)
+
+# One row per successful create or update: the code and the configuration a version runs
+# with. Rows never change; a rollback copies one into a new version.
+function_versions = Table(
+    "function_versions",
+    metadata,
+    Column("function_id", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("code_sha256", String(64), nullable=False),
+    Column("code_size", BigInteger, nullable=False),
+    Column("runtime", String(32), nullable=False),
+    Column("handler", String(128), nullable=False),
+    Column("memory_mb", Integer, nullable=False),
+    Column("timeout_seconds", Integer, nullable=False),
+    Column("env", JSON, nullable=False),
+    Column("description", String(256), nullable=False, default=""),
+    Column("source", String(16), nullable=False),
+    Column("rolled_back_from", Integer, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Index("ix_function_versions_sha", "code_sha256"),
+)
+
+# Every invocation: queued ones are written before their 202 and updated per attempt;
+# synchronous ones arrive in batches from the records buffer once they finish.
+invocations = Table(
+    "invocations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("function_id", String(40), nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("trigger", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=True),
+    Column("payload", LargeBinary, nullable=True),
+    Column("result", LargeBinary, nullable=True),
+    Column("error", LargeBinary, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("request_ids", JSON, nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("schedule_id", String(40), nullable=True),
+    Column("redrive_count", Integer, nullable=False, default=0),
+    # Epoch seconds; queued_at restarts the maximum-age clock on a re-drive.
+    Column("created_at", Float, nullable=False),
+    Column("queued_at", Float, nullable=True),
+    Column("next_attempt_at", Float, nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("duration_ms", Float, nullable=True),
+    Index("ix_invocations_function_created", "function_id", "created_at"),
+    Index("ix_invocations_pending", "status", "next_attempt_at"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("function_id", String(40), nullable=False),
+    Column("expression", String(128), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("description", String(256), nullable=False, default=""),
+    # Epoch seconds of the schedule clock; null while disabled.
+    Column("next_run_at", Float, nullable=True),
+    Column("last_run_at", Float, nullable=True),
+    Column("last_invocation_id", String(64), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_schedules_function", "function_id"),
+    Index("ix_schedules_due", "enabled", "next_run_at"),
 )
