@@ -305,6 +305,25 @@ def test_invalid_session_redirects_to_sign_in(browser: Browser, server: Server, 
     assert "/console/sign-in" in response.headers["location"]
 
 
+def test_other_tenant_sees_not_found(browser: Browser, server: Server, api: Api, unique_name: str) -> None:
+    function = api.deploy(unique_name, "nodejs20.x", "index.handler", zip_dir(EXAMPLES / "hello-node"))
+    created = api.http.post("/v1/tenants", json={"name": unique_name})
+    assert created.status_code == 201, created.text
+    page = new_page(browser, server)
+    sign_in(page, created.json()["data"]["apiKey"])
+    expect(page.locator(".tenant-name")).to_contain_text(unique_name)
+    expect(page.get_by_role("heading", name="No functions yet")).to_be_visible()
+
+    for tab in ("test", "logs", "monitor", "configuration"):
+        response = page.goto(f"/console/functions/{function['id']}/{tab}")
+        assert response is not None
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    response = page.request.get(f"/console/functions/{function['id']}/logs/tail")
+    assert response.status == 404
+    page.context.close()
+
+
 def test_narrow_screen_has_no_sideways_scroll(browser: Browser, server: Server, api: Api, unique_name: str) -> None:
     api.deploy(unique_name, "nodejs20.x", "index.handler", zip_dir(EXAMPLES / "hello-node"), isPublic="true")
     page = new_page(browser, server, viewport={"width": 375, "height": 800})
