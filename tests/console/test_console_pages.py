@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.console.conftest import check_axe, new_page, screenshot, sign_in
-from tests.harness import Server, make_zip
+from tests.harness import ADMIN_KEY, Server, make_zip
 
 _names = itertools.count(1)
 
@@ -128,12 +130,47 @@ def test_assistant_page_has_this_server_url(page: Page, server: Server) -> None:
     page.goto("/console/functions")
     page.get_by_role("link", name="Connect an AI assistant").click()
     expect(page.get_by_role("heading", name="Connect an AI assistant")).to_be_visible()
-    expect(page.locator("#claude-desktop-code")).to_contain_text('"ROCKETSTACK_API_URL": "' + server.url + '"')
-    expect(page.locator("#claude-desktop-code")).to_contain_text('"args": [\n        "mcp"\n      ]')
-    expect(page.locator("#cursor-code")).to_contain_text(f'"url": "{server.url}/mcp"')
-    expect(page.locator("#cursor-code")).to_contain_text('"Authorization": "Bearer YOUR_API_KEY"')
-    expect(page.locator("#claude-code-http-code")).to_contain_text(f"--transport http rocketstack {server.url}/mcp")
+    stdio = json.loads(page.locator("#claude-desktop-stdio-code").inner_text())
+    assert stdio["mcpServers"]["rocketstack"] == {
+        "command": "rocketstack",
+        "args": ["mcp"],
+        "env": {"ROCKETSTACK_API_URL": server.url, "ROCKETSTACK_API_KEY": "YOUR_API_KEY"},
+    }
+    cursor = json.loads(page.locator("#cursor-http-code").inner_text())
+    assert cursor["mcpServers"]["rocketstack"] == {
+        "url": f"{server.url}/mcp",
+        "headers": {"Authorization": "Bearer YOUR_API_KEY"},
+    }
+    windsurf = json.loads(page.locator("#windsurf-http-code").inner_text())
+    assert windsurf["mcpServers"]["rocketstack"]["serverUrl"] == f"{server.url}/mcp"
+    vscode = json.loads(page.locator("#vscode-http-code").inner_text())
+    assert vscode["servers"]["rocketstack"]["url"] == f"{server.url}/mcp"
+    expect(page.locator("#claude-code-http-code")).to_contain_text(
+        f"--transport http rocketstack {server.url}/mcp"
+    )
     screenshot(page, "assistant")
+
+
+def test_assistant_http_snippet_reaches_mcp(page: Page, server: Server) -> None:
+    page.goto("/console/assistant")
+    config = json.loads(page.locator("#cursor-http-code").inner_text())["mcpServers"]["rocketstack"]
+    headers = {
+        "Authorization": config["headers"]["Authorization"].replace("YOUR_API_KEY", ADMIN_KEY),
+        "Accept": "application/json, text/event-stream",
+    }
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "console-test", "version": "1"},
+        },
+    }
+    response = httpx.post(config["url"], json=initialize, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    assert "rocketstack" in response.text.lower()
 
 
 def test_unknown_console_page_is_html_404(page: Page) -> None:

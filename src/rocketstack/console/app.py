@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rocketstack import __version__
 from rocketstack.api.auth import Authenticator
 from rocketstack.console import filters, session
+from rocketstack.context import request_id_var
 from rocketstack.errors import RocketstackError
 from rocketstack.platform import Platform
 from rocketstack.store.models import Tenant
@@ -135,6 +136,19 @@ def create_console(platform: Platform, authenticator: Authenticator) -> Starlett
             request, "error.html", {"title": title, "message": error.message}, status=error.status
         )
 
+    async def on_server_error(request: Request, _error: Exception) -> Response:
+        # Starlette re-raises the error after this page is sent, so the server logs it.
+        return console.render(
+            request,
+            "error.html",
+            {
+                "title": "Something went wrong",
+                "message": "The Console failed to show this page; report request id "
+                f"{request_id_var.get()} to the server's operator.",
+            },
+            status=500,
+        )
+
     async def on_not_found(request: Request, _error: Exception) -> Response:
         return console.render(
             request,
@@ -162,6 +176,7 @@ def create_console(platform: Platform, authenticator: Authenticator) -> Starlett
             session.CsrfRejected: on_csrf_rejected,
             RocketstackError: on_platform_error,
             404: on_not_found,
+            Exception: on_server_error,
         },
     )
     app.add_middleware(SecurityHeaders)

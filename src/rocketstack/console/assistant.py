@@ -3,6 +3,7 @@ server's URL."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
@@ -20,86 +21,136 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
-def snippets(api_url: str) -> list[dict[str, str]]:
-    """Return one configuration snippet per client and transport."""
+@dataclass(frozen=True)
+class Snippet:
+    """One client's configuration for one transport."""
+
+    id: str
+    transport: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    name: str
+    where: str
+    snippets: list[Snippet]
+    note: str = ""
+
+
+def clients(api_url: str) -> list[Client]:
+    """Return the configuration of each common MCP client, filled in with `api_url`."""
     mcp_url = f"{api_url}/mcp"
-    stdio = {
-        "command": "rocketstack",
-        "args": ["mcp"],
-        "env": {"ROCKETSTACK_API_URL": api_url, "ROCKETSTACK_API_KEY": KEY_PLACEHOLDER},
+    env = {"ROCKETSTACK_API_URL": api_url, "ROCKETSTACK_API_KEY": KEY_PLACEHOLDER}
+    stdio = {"command": "rocketstack", "args": ["mcp"], "env": env}
+    headers = {"Authorization": f"Bearer {KEY_PLACEHOLDER}"}
+    vscode_input = {
+        "type": "promptString",
+        "id": "rocketstack-api-key",
+        "description": "Rocketstack API key",
+        "password": True,
     }
-    http = {"url": mcp_url, "headers": {"Authorization": f"Bearer {KEY_PLACEHOLDER}"}}
     return [
-        {
-            "id": "claude-desktop",
-            "client": "Claude Desktop",
-            "transport": "stdio",
-            "where": "claude_desktop_config.json (Settings › Developer › Edit Config)",
-            "language": "json",
-            "text": _json({"mcpServers": {"rocketstack": stdio}}),
-        },
-        {
-            "id": "claude-code-http",
-            "client": "Claude Code",
-            "transport": "streamable HTTP",
-            "where": "a terminal",
-            "language": "shell",
-            "text": f"claude mcp add --transport http rocketstack {mcp_url} \\\n"
-            f'  --header "Authorization: Bearer {KEY_PLACEHOLDER}"',
-        },
-        {
-            "id": "claude-code-stdio",
-            "client": "Claude Code",
-            "transport": "stdio",
-            "where": "a terminal",
-            "language": "shell",
-            "text": "claude mcp add rocketstack \\\n"
-            f"  --env ROCKETSTACK_API_URL={api_url} \\\n"
-            f"  --env ROCKETSTACK_API_KEY={KEY_PLACEHOLDER} \\\n"
-            "  -- rocketstack mcp",
-        },
-        {
-            "id": "cursor",
-            "client": "Cursor",
-            "transport": "streamable HTTP",
-            "where": ".cursor/mcp.json in your project, or ~/.cursor/mcp.json",
-            "language": "json",
-            "text": _json({"mcpServers": {"rocketstack": http}}),
-        },
-        {
-            "id": "vscode",
-            "client": "VS Code",
-            "transport": "streamable HTTP",
-            "where": ".vscode/mcp.json in your workspace",
-            "language": "json",
-            "text": _json(
-                {
-                    "inputs": [
+        Client(
+            "claude-desktop",
+            "Claude Desktop",
+            "claude_desktop_config.json (Settings › Developer › Edit Config)",
+            [Snippet("claude-desktop-stdio", "stdio", _json({"mcpServers": {"rocketstack": stdio}}))],
+            "Claude Desktop's remote connectors sign in with OAuth and cannot send an API key "
+            "header, so use the stdio server.",
+        ),
+        Client(
+            "claude-code",
+            "Claude Code",
+            "a terminal",
+            [
+                Snippet(
+                    "claude-code-stdio",
+                    "stdio",
+                    "claude mcp add rocketstack --scope user \\\n"
+                    f"  --env ROCKETSTACK_API_URL={api_url} \\\n"
+                    f"  --env ROCKETSTACK_API_KEY={KEY_PLACEHOLDER} \\\n"
+                    "  -- rocketstack mcp",
+                ),
+                Snippet(
+                    "claude-code-http",
+                    "streamable HTTP",
+                    f"claude mcp add --transport http rocketstack {mcp_url} \\\n"
+                    f'  --header "Authorization: Bearer {KEY_PLACEHOLDER}"',
+                ),
+            ],
+        ),
+        Client(
+            "cursor",
+            "Cursor",
+            "~/.cursor/mcp.json (every project) or .cursor/mcp.json (one project)",
+            [
+                Snippet("cursor-stdio", "stdio", _json({"mcpServers": {"rocketstack": stdio}})),
+                Snippet(
+                    "cursor-http",
+                    "streamable HTTP",
+                    _json({"mcpServers": {"rocketstack": {"url": mcp_url, "headers": headers}}}),
+                ),
+            ],
+        ),
+        Client(
+            "windsurf",
+            "Windsurf",
+            "~/.codeium/windsurf/mcp_config.json (Cascade's MCP panel opens it with Configure)",
+            [
+                Snippet("windsurf-stdio", "stdio", _json({"mcpServers": {"rocketstack": stdio}})),
+                Snippet(
+                    "windsurf-http",
+                    "streamable HTTP",
+                    _json({"mcpServers": {"rocketstack": {"serverUrl": mcp_url, "headers": headers}}}),
+                ),
+            ],
+        ),
+        Client(
+            "vscode",
+            "VS Code",
+            ".vscode/mcp.json in the workspace; VS Code asks for the key when it starts the server",
+            [
+                Snippet(
+                    "vscode-stdio",
+                    "stdio",
+                    _json(
                         {
-                            "type": "promptString",
-                            "id": "rocketstack-api-key",
-                            "description": "Rocketstack API key",
-                            "password": True,
+                            "inputs": [vscode_input],
+                            "servers": {
+                                "rocketstack": {
+                                    "type": "stdio",
+                                    **stdio,
+                                    "env": {
+                                        "ROCKETSTACK_API_URL": api_url,
+                                        "ROCKETSTACK_API_KEY": "${input:rocketstack-api-key}",
+                                    },
+                                }
+                            },
                         }
-                    ],
-                    "servers": {
-                        "rocketstack": {
-                            "type": "http",
-                            "url": mcp_url,
-                            "headers": {"Authorization": "Bearer ${input:rocketstack-api-key}"},
+                    ),
+                ),
+                Snippet(
+                    "vscode-http",
+                    "streamable HTTP",
+                    _json(
+                        {
+                            "inputs": [vscode_input],
+                            "servers": {
+                                "rocketstack": {
+                                    "type": "http",
+                                    "url": mcp_url,
+                                    "headers": {
+                                        "Authorization": "Bearer ${input:rocketstack-api-key}"
+                                    },
+                                }
+                            },
                         }
-                    },
-                }
-            ),
-        },
-        {
-            "id": "windsurf",
-            "client": "Windsurf and other stdio clients",
-            "transport": "stdio",
-            "where": "the client's MCP configuration file",
-            "language": "json",
-            "text": _json({"mcpServers": {"rocketstack": stdio}}),
-        },
+                    ),
+                ),
+            ],
+        ),
     ]
 
 
@@ -115,7 +166,7 @@ def routes(console: Console) -> list[Route]:
                 "nav": "assistant",
                 "api_url": api_url,
                 "mcp_url": f"{api_url}/mcp",
-                "snippets": snippets(api_url),
+                "clients": clients(api_url),
                 "key_placeholder": KEY_PLACEHOLDER,
             },
         )

@@ -85,14 +85,14 @@
     });
   }
 
-  // Upload progress of the Create function form (htmx sends it with XMLHttpRequest).
+  // Upload progress of a function form with a ZIP (htmx sends it with XMLHttpRequest).
   document.addEventListener("htmx:xhr:progress", function (event) {
-    var form = event.target.closest ? event.target.closest("#create-form") : null;
+    var form = event.target.closest ? event.target.closest("form[data-upload]") : null;
     if (!form || !event.detail.lengthComputable) return;
     showProgress(Math.round((event.detail.loaded / event.detail.total) * 100));
   });
 
-  // Percent of the last upload of the Create function form, or null when it sent no file.
+  // Percent of the last upload of a function form, or null when it sent no file.
   var lastUpload = null;
 
   function showProgress(percent, label) {
@@ -110,17 +110,17 @@
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.target.id === "create-form") {
+    if (event.target.matches && event.target.matches("form[data-upload]")) {
       lastUpload = null;
       if (document.getElementById("code").files.length) showProgress(0);
     }
   });
 
-  // After a form comes back with errors, move focus to its summary. A returned Create
-  // function form has an empty file field again, so the progress bar's label tells the user.
+  // After a form comes back with errors, move focus to its summary. A returned function
+  // form has an empty file field again, so the progress bar's label tells the user.
   document.addEventListener("htmx:afterSwap", function () {
     var summary = document.getElementById("error-summary");
-    if (lastUpload !== null && document.getElementById("create-form")) {
+    if (lastUpload !== null && document.querySelector("form[data-upload]")) {
       showProgress(lastUpload, "Uploaded; choose the ZIP again after fixing the fields");
     }
     if (summary) summary.focus();
