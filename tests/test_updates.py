@@ -238,6 +238,8 @@ def test_update_public_flag_and_method(api: Api, unique_name: str) -> None:
     assert public["isPublic"] is True
     assert public["publicMethod"] == "POST"
     assert httpx.post(public["publicUrl"]).json() == {"ok": True}
+    listed = api.http.get(f"/v1/functions/{function['id']}/invocations").json()["data"]["items"]
+    assert [(i["type"], i["trigger"], i["version"]) for i in listed] == [("sync", "public", 2)]
 
     response = api.http.patch(f"/v1/functions/{function['id']}", json={"isPublic": False})
     assert response.status_code == 202, response.text

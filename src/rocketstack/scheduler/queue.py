@@ -108,6 +108,8 @@ class EventQueue:
         self, record: FunctionRecord, payload: bytes, trigger: str, schedule_id: str | None = None
     ) -> InvocationRecord:
         """Store an event durably and hand it to the worker; return its record."""
+        # NOTE: SQLite runs with synchronous=NORMAL in WAL mode, so a stored event survives a
+        # crash of the server but the last commits before a power loss may not.
         invocation = new_invocation(record, payload, trigger, schedule_id=schedule_id)
         await asyncio.to_thread(self.invocations.insert, invocation)
         self.wake()
