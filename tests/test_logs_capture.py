@@ -124,7 +124,7 @@ def test_multiline_error_one_record_node(api: Api, unique_name: str) -> None:
     response = api.invoke(function["id"], {})
     assert response.status_code == 200, response.text
     logs = _logs(api, function["id"], response.headers["x-rocketstack-request-id"], 2)
-    assert [record["message"] for record in logs][0] == "line one\nline two"
+    assert logs[0]["message"] == "line one\nline two"
     assert logs[1]["stream"] == "stderr"
     assert logs[1]["message"].startswith("Error: boom\n    at ")
     assert len(logs) == 2

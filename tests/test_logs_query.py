@@ -95,14 +95,17 @@ def test_follow_streams_new_records(server: Server, api: Api, unique_name: str) 
     function = api.deploy(unique_name, "python3.12", "handler.handler", make_zip({"handler.py": ECHO_PY}))
     url = f"{server.url}/v1/functions/{function['id']}/logs"
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    with httpx.Client(timeout=httpx.Timeout(20.0)) as client, ThreadPoolExecutor(1) as pool:
-        with client.stream("GET", url, params={"follow": "true"}, headers=headers) as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-            # Invoke while the stream is open: its records arrive as events.
-            invoked = pool.submit(api.invoke, function["id"], {"tag": "live"})
-            events = _read_events(response, 3)
-            request_id = invoked.result(timeout=30).headers["x-rocketstack-request-id"]
+    with (
+        httpx.Client(timeout=httpx.Timeout(20.0)) as client,
+        ThreadPoolExecutor(1) as pool,
+        client.stream("GET", url, params={"follow": "true"}, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        # Invoke while the stream is open: its records arrive as events.
+        invoked = pool.submit(api.invoke, function["id"], {"tag": "live"})
+        events = _read_events(response, 3)
+        request_id = invoked.result(timeout=30).headers["x-rocketstack-request-id"]
     logs = [event for event in events if event["event"] == "log"]
     reports = [event for event in events if event["event"] == "report"]
     assert [event["data"]["message"] for event in logs] == ["tag live", "second line of live"]
@@ -112,9 +115,11 @@ def test_follow_streams_new_records(server: Server, api: Api, unique_name: str) 
 
     # Resuming after the first record sends the rest, without repeating it.
     resume = {**headers, "Last-Event-ID": str(logs[0]["id"])}
-    with httpx.Client(timeout=httpx.Timeout(20.0)) as client:
-        with client.stream("GET", url, params={"follow": "true"}, headers=resume) as response:
-            again = _read_events(response, 1)
+    with (
+        httpx.Client(timeout=httpx.Timeout(20.0)) as client,
+        client.stream("GET", url, params={"follow": "true"}, headers=resume) as response,
+    ):
+        again = _read_events(response, 1)
     assert again[0]["event"] == "log"
     assert again[0]["data"]["message"] == "second line of live"
 

@@ -35,6 +35,8 @@ def _event(kind: str, data: object, event_id: int | None = None) -> bytes:
     return f"{head}event: {kind}\n".encode() + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+# TODO: the pool stores an invocation's records when it ends, so a follower sees the lines
+# of a long invocation only then, not as they are printed.
 async def follow_logs(
     platform: Platform, request: Request, query: LogQuery, after_id: int | None
 ) -> AsyncIterator[bytes]:

@@ -111,9 +111,9 @@ class NamespaceSandbox(Sandbox):
                 binds.append((os.path.realpath(path), path))
         if self.network_policy == "outbound" and os.path.exists("/etc/resolv.conf"):
             binds.append((os.path.realpath("/etc/resolv.conf"), "/etc/resolv.conf"))
-        for path in spec.runtime_paths:
-            if not _covered(str(path), binds):
-                binds.append((str(path), str(path)))
+        for runtime_path in map(str, spec.runtime_paths):
+            if not _covered(runtime_path, binds):
+                binds.append((runtime_path, runtime_path))
         binds.append((str(spec.code_dir), TASK_ROOT))
 
         files = list(self._etc_files)
