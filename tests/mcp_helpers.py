@@ -14,6 +14,15 @@ from rocketstack.client import AsyncClient
 from rocketstack.mcp.server import RocketstackMCP, build_server
 from tests.harness import ADMIN_KEY, EXAMPLES
 
+FUNCTION_TOOLS = {
+    "deploy_function", "list_functions", "get_function", "delete_function",
+    "invoke_function", "get_function_logs",
+}
+LIFECYCLE_TOOLS = {
+    "list_function_versions", "rollback_function", "queue_invocation", "get_invocation",
+    "list_invocations", "redrive_invocations", "create_schedule", "list_schedules",
+    "update_schedule", "delete_schedule", "run_schedule",
+}
 GUIDE_NODE = {"index.js": (EXAMPLES / "hello-node" / "index.js").read_text()}
 GUIDE_PYTHON = {"handler.py": (EXAMPLES / "hello-python" / "handler.py").read_text()}
 

@@ -17,14 +17,12 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.harness import ADMIN_KEY, REPO, Server
+from tests.mcp_helpers import FUNCTION_TOOLS, LIFECYCLE_TOOLS
 
 pytestmark = pytest.mark.anyio
 
 DOC = REPO / "docs" / "mcp.md"
-TOOLS = {
-    "deploy_function", "list_functions", "get_function", "delete_function",
-    "invoke_function", "get_function_logs",
-}
+TOOLS = FUNCTION_TOOLS | LIFECYCLE_TOOLS
 KEY_PLACEHOLDERS = (
     "YOUR_API_KEY", "${ROCKETSTACK_API_KEY}", "${env:ROCKETSTACK_API_KEY}",
     "${input:rocketstack-api-key}",

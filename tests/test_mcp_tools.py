@@ -11,7 +11,15 @@ import pytest
 from mcp import Client
 
 from tests.harness import EXAMPLES, Server, free_port, make_zip
-from tests.mcp_helpers import GUIDE_NODE, GUIDE_PYTHON, call, call_error, mcp_server
+from tests.mcp_helpers import (
+    FUNCTION_TOOLS,
+    GUIDE_NODE,
+    GUIDE_PYTHON,
+    LIFECYCLE_TOOLS,
+    call,
+    call_error,
+    mcp_server,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -40,18 +48,21 @@ def anyio_backend() -> str:
 async def test_tools_listed_with_schemas_and_annotations(server: Server) -> None:
     async with mcp_server(server.url) as mcp, Client(mcp) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {
-        "deploy_function", "list_functions", "get_function", "delete_function",
-        "invoke_function", "get_function_logs",
-    }
+    assert set(tools) == FUNCTION_TOOLS | LIFECYCLE_TOOLS
     for tool in tools.values():
         assert tool.description and len(tool.description) > 40, tool.name
         assert tool.output_schema is not None, tool.name
         assert tool.annotations is not None, tool.name
-    for name in ("list_functions", "get_function", "get_function_logs"):
-        assert tools[name].annotations.read_only_hint is True
-    assert tools["delete_function"].annotations.destructive_hint is True
-    assert tools["delete_function"].annotations.read_only_hint is False
+    read_only = {
+        "list_functions", "get_function", "get_function_logs", "list_function_versions",
+        "get_invocation", "list_invocations", "list_schedules",
+    }
+    for name, tool in tools.items():
+        assert tool.annotations.read_only_hint is (name in read_only), name
+    for name in ("delete_function", "delete_schedule", "rollback_function", "deploy_function"):
+        assert tools[name].annotations.destructive_hint is True, name
+    for name in ("invoke_function", "queue_invocation", "run_schedule", "create_schedule"):
+        assert tools[name].annotations.destructive_hint is False, name
     deploy = tools["deploy_function"].input_schema
     assert deploy["required"] == ["name", "runtime", "handler"]
     assert deploy["properties"]["runtime"]["enum"] == ["nodejs20.x", "python3.12"]

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult, InputRequiredResult
 from pydantic import ValidationError
 
 from rocketstack import __version__
-from rocketstack.mcp import tools
+from rocketstack.mcp import lifecycle_tools, tools
 from rocketstack.mcp.tools import ClientProvider
 
 INSTRUCTIONS = """\
@@ -46,6 +46,7 @@ def build_server(provide_client: ClientProvider, *, local_paths: bool) -> Rocket
         version=__version__,
     )
     tools.register(server, provide_client, local_paths=local_paths)
+    lifecycle_tools.register(server, provide_client)
     return server
 
 
