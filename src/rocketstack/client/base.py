@@ -89,6 +89,8 @@ _CONFIG_FIELDS = {
     "description": "description",
     "is_public": "isPublic",
     "public_method": "publicMethod",
+    "max_retry_attempts": "maxRetryAttempts",
+    "max_event_age_seconds": "maxEventAgeSeconds",
 }
 
 

@@ -94,6 +94,19 @@ PublicMethod = Annotated[
     Literal["GET", "POST", "PATCH", "DELETE"] | None,
     Field(description="The one HTTP method the public URL accepts; default POST"),
 ]
+MaxRetryAttempts = Annotated[
+    int | None,
+    Field(ge=0, le=5, description="Retries of a failed queued invocation, 0-5; default 2"),
+]
+MaxEventAgeSeconds = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=86400,
+        description="Seconds a queued invocation may wait before it is dropped as failed, "
+        "1-86400; default 21600",
+    ),
+]
 Wait = Annotated[
     bool,
     Field(

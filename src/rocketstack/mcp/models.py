@@ -35,6 +35,10 @@ class FunctionDetails(FunctionSummary):
         None, description="Outcome of the latest update: InProgress, Successful or Failed"
     )
     lastUpdateStatusReason: str | None = None
+    maxRetryAttempts: int | None = Field(None, description="Retries of a failed queued invocation")
+    maxEventAgeSeconds: int | None = Field(
+        None, description="Seconds a queued invocation may wait before it is dropped"
+    )
     codeSha256: str | None = None
     codeSize: int | None = None
     createdAt: str | None = None

@@ -35,6 +35,8 @@ from rocketstack.mcp.arguments import (
     IsPublic,
     LocalPath,
     LogLimit,
+    MaxEventAgeSeconds,
+    MaxRetryAttempts,
     MemoryMb,
     Name,
     PageSize,
@@ -181,6 +183,8 @@ class _Tools:
         description: Description = None,
         isPublic: IsPublic = None,  # noqa: N803
         publicMethod: PublicMethod = None,  # noqa: N803
+        maxRetryAttempts: MaxRetryAttempts = None,  # noqa: N803
+        maxEventAgeSeconds: MaxEventAgeSeconds = None,  # noqa: N803
         wait: Wait = True,
         ctx: Context = None,  # type: ignore[assignment]
     ) -> DeployResult:
@@ -188,6 +192,7 @@ class _Tools:
             "memory_mb": memoryMb, "timeout_seconds": timeoutSeconds, "env": env,
             "reserved_concurrency": reservedConcurrency, "description": description,
             "is_public": isPublic, "public_method": publicMethod,
+            "max_retry_attempts": maxRetryAttempts, "max_event_age_seconds": maxEventAgeSeconds,
         }
         zip_bytes = _code_zip(files, None, runtime, handler)
         return await self._deploy(ctx, name, runtime, handler, zip_bytes, settings, wait)
@@ -206,6 +211,8 @@ class _Tools:
         description: Description = None,
         isPublic: IsPublic = None,  # noqa: N803
         publicMethod: PublicMethod = None,  # noqa: N803
+        maxRetryAttempts: MaxRetryAttempts = None,  # noqa: N803
+        maxEventAgeSeconds: MaxEventAgeSeconds = None,  # noqa: N803
         wait: Wait = True,
         ctx: Context = None,  # type: ignore[assignment]
     ) -> DeployResult:
@@ -213,6 +220,7 @@ class _Tools:
             "memory_mb": memoryMb, "timeout_seconds": timeoutSeconds, "env": env,
             "reserved_concurrency": reservedConcurrency, "description": description,
             "is_public": isPublic, "public_method": publicMethod,
+            "max_retry_attempts": maxRetryAttempts, "max_event_age_seconds": maxEventAgeSeconds,
         }
         zip_bytes = _code_zip(files, path, runtime, handler)
         return await self._deploy(ctx, name, runtime, handler, zip_bytes, settings, wait)
