@@ -37,7 +37,7 @@ def anyio_backend() -> str:
 def config_blocks() -> list[dict[str, Any]]:
     """Return the rocketstack entries of the doc's JSON configuration blocks."""
     entries = []
-    for block in re.findall(r"```json\n(.*?)```", DOC.read_text(), re.S):
+    for block in re.findall(r"```json\n(.*?)```", DOC.read_text(), re.DOTALL):
         document = json.loads(block)
         servers = document.get("mcpServers") or document.get("servers")
         if servers is not None:
@@ -52,7 +52,7 @@ def fill(value: str, server: Server) -> str:
 
 
 def test_doc_json_blocks_parse() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", DOC.read_text(), re.S)
+    blocks = re.findall(r"```json\n(.*?)```", DOC.read_text(), re.DOTALL)
     for block in blocks:
         json.loads(block)
     entries = config_blocks()

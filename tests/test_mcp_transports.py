@@ -113,7 +113,7 @@ def test_stdio_command_without_key_exits(server: Server) -> None:
     completed = subprocess.run(
         [ROCKETSTACK, "mcp"],
         env={"PATH": "/usr/bin:/bin", "ROCKETSTACK_API_URL": server.url},
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
     )
     assert completed.returncode == 2
     assert "ROCKETSTACK_API_KEY is not set" in completed.stderr

@@ -19,8 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rocketstack.api.auth import Authenticator
 from rocketstack.api.envelope import from_error
-from rocketstack.errors import ServiceUnavailable, Unauthorized
 from rocketstack.client import AsyncClient
+from rocketstack.errors import ServiceUnavailable, Unauthorized
 from rocketstack.mcp.server import build_server
 from rocketstack.settings import Settings
 
@@ -107,7 +107,7 @@ class MCPEndpoint:
         request = ctx.request_context.request
         user = request.scope.get("user") if request is not None else None
         if not isinstance(user, AuthenticatedUser):
-            raise RuntimeError("an MCP request over HTTP arrived without an authenticated user")
+            raise TypeError("an MCP request over HTTP arrived without an authenticated user")
         async with AsyncClient(
             self.api_url,
             user.access_token.token,

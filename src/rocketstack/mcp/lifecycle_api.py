@@ -13,7 +13,7 @@ from rocketstack.client.base import Call
 
 
 async def _data(client: AsyncClient, call: Call) -> dict[str, Any]:
-    data = await client._fetch(call)  # noqa: SLF001 - the SDK's request path, see the TODO
+    data = await client._fetch(call)
     return dict(data)
 
 

@@ -3,6 +3,7 @@ their re-drive, and schedules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -131,45 +132,48 @@ def register(server: MCPServer, provide_client: ClientProvider) -> None:
     """Add the version, queued invocation and schedule tools to `server`."""
     tools = _LifecycleTools(provide_client)
     read_only = {"read_only_hint": True, "open_world_hint": False}
-    for function, title, description, hints in [
+    table: list[tuple[Callable[..., Any], str, str, dict[str, bool]]] = [
         (tools.list_function_versions, "List a function's versions",
-         "List every version of a function (each create, update and rollback makes one) with "
-         "its code hash and settings, marking the current one.", read_only),
+         ("List every version of a function (each create, update and rollback makes one) with "
+         "its code hash and settings, marking the current one."), read_only),
         (tools.rollback_function, "Roll a function back",
-         "Make an earlier version's code and settings current again, as a new version. The "
-         "running version keeps serving until the rolled-back one is ready.",
+         ("Make an earlier version's code and settings current again, as a new version. The "
+         "running version keeps serving until the rolled-back one is ready."),
          {"destructive_hint": True, "idempotent_hint": False, "open_world_hint": False}),
         (tools.queue_invocation, "Queue an invocation",
-         "Queue one invocation of a ready function with a JSON payload and return at once "
-         "with its invocationId; failures are retried. Follow it with get_invocation.",
+         ("Queue one invocation of a ready function with a JSON payload and return at once "
+         "with its invocationId; failures are retried. Follow it with get_invocation."),
          {"destructive_hint": False, "idempotent_hint": False, "open_world_hint": True}),
         (tools.get_invocation, "Get an invocation",
-         "Show one invocation (queued or synchronous): status, result or error, attempts, "
-         "timestamps, duration and the log lines of every attempt.", read_only),
+         ("Show one invocation (queued or synchronous): status, result or error, attempts, "
+         "timestamps, duration and the log lines of every attempt."), read_only),
         (tools.list_invocations, "List a function's invocations",
-         "List a function's recent invocations of every kind, newest first, optionally only "
-         "those with a status (e.g. failed) or type.", read_only),
+         ("List a function's recent invocations of every kind, newest first, optionally only "
+         "those with a status (e.g. failed) or type."), read_only),
         (tools.redrive_invocations, "Re-drive failed invocations",
-         "Queue failed queued invocations again with fresh retries: one by invocationId, or "
-         "every failed one of a function.",
+         ("Queue failed queued invocations again with fresh retries: one by invocationId, or "
+         "every failed one of a function."),
          {"destructive_hint": False, "idempotent_hint": False, "open_world_hint": True}),
         (tools.create_schedule, "Create a schedule",
-         "Run a function on a clock: a cron expression (UTC) or a rate, with the payload each "
-         "run sends as its event. Each run is a queued invocation with trigger 'schedule'.",
+         ("Run a function on a clock: a cron expression (UTC) or a rate, with the payload each "
+         "run sends as its event. Each run is a queued invocation with trigger 'schedule'."),
          {"destructive_hint": False, "idempotent_hint": False, "open_world_hint": False}),
         (tools.list_schedules, "List schedules",
-         "List the schedules of one function, or of every function of the tenant, with the "
-         "next and last run.", read_only),
+         ("List the schedules of one function, or of every function of the tenant, with the "
+         "next and last run."), read_only),
         (tools.update_schedule, "Change a schedule",
-         "Change a schedule's expression, payload, description, or pause and resume it with "
-         "enabled.", {"destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}),
+         ("Change a schedule's expression, payload, description, or pause and resume it with "
+         "enabled."),
+         {"destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}),
         (tools.delete_schedule, "Delete a schedule",
          "Delete a schedule; its past invocations stay listed.",
          {"destructive_hint": True, "idempotent_hint": False, "open_world_hint": False}),
         (tools.run_schedule, "Run a schedule now",
-         "Run a schedule once now, without waiting for its next tick, to test it; returns the "
-         "invocationId of the run.", {"destructive_hint": False, "open_world_hint": True}),
-    ]:
+         ("Run a schedule once now, without waiting for its next tick, to test it; returns the "
+         "invocationId of the run."),
+         {"destructive_hint": False, "open_world_hint": True}),
+    ]
+    for function, title, description, hints in table:
         annotations = {"read_only_hint": False, **hints}
         server.add_tool(
             function,
@@ -231,7 +235,7 @@ class _LifecycleTools:
         )
 
     async def get_invocation(
-        self, invocationId: InvocationId, ctx: Context = None  # type: ignore[assignment]  # noqa: N803
+        self, invocationId: InvocationId, ctx: Context = None  # type: ignore[assignment]
     ) -> InvocationInfo:
         async with self.provide_client(ctx) as client:
             with tool_errors():
@@ -246,7 +250,7 @@ class _LifecycleTools:
             Literal["queued", "running", "succeeded", "failed"] | None,
             Field(description="Only invocations with this status"),
         ] = None,
-        type: Annotated[  # noqa: A002 - the API's parameter name
+        type: Annotated[
             Literal["sync", "queued"] | None, Field(description="Only this kind of invocation")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=200, description="Invocations per page, 1-200")] = 50,
@@ -269,7 +273,7 @@ class _LifecycleTools:
         function: Annotated[
             str | None, Field(description="Re-drive every failed queued invocation of this function (name or id)")
         ] = None,
-        invocationId: Annotated[  # noqa: N803
+        invocationId: Annotated[
             str | None, Field(description="Re-drive this one failed queued invocation")
         ] = None,
         ctx: Context = None,  # type: ignore[assignment]
@@ -320,7 +324,7 @@ class _LifecycleTools:
 
     async def update_schedule(
         self,
-        scheduleId: ScheduleId,  # noqa: N803
+        scheduleId: ScheduleId,
         expression: Annotated[str | None, Field(description="A new cron expression or rate")] = None,
         payload: Annotated[Any, Field(description="A new event for each run")] = None,
         enabled: Annotated[bool | None, Field(description="false pauses the schedule, true resumes it")] = None,
@@ -337,7 +341,7 @@ class _LifecycleTools:
         return ScheduleInfo.model_validate(schedule)
 
     async def delete_schedule(
-        self, scheduleId: ScheduleId, ctx: Context = None  # type: ignore[assignment]  # noqa: N803
+        self, scheduleId: ScheduleId, ctx: Context = None  # type: ignore[assignment]
     ) -> ScheduleDeleted:
         async with self.provide_client(ctx) as client:
             with tool_errors():
@@ -345,7 +349,7 @@ class _LifecycleTools:
         return ScheduleDeleted.model_validate(data)
 
     async def run_schedule(
-        self, scheduleId: ScheduleId, ctx: Context = None  # type: ignore[assignment]  # noqa: N803
+        self, scheduleId: ScheduleId, ctx: Context = None  # type: ignore[assignment]
     ) -> ScheduleRun:
         async with self.provide_client(ctx) as client:
             with tool_errors():

@@ -15,8 +15,8 @@ from mcp.types import ToolAnnotations
 from rocketstack.client import (
     AsyncClient,
     ClientError,
-    FunctionFailedError,
     Function,
+    FunctionFailedError,
     InvocationResult,
     Logs,
     NotFoundError,
@@ -54,6 +54,7 @@ from rocketstack.mcp.models import (
     DeleteResult,
     DeployResult,
     FunctionDetails,
+    FunctionError,
     FunctionList,
     FunctionSummary,
     InvokeResult,
@@ -176,15 +177,15 @@ class _Tools:
         runtime: Runtime,
         handler: Handler,
         files: Files = None,
-        memoryMb: MemoryMb = None,  # noqa: N803 - argument names follow the API's fields
-        timeoutSeconds: TimeoutSeconds = None,  # noqa: N803
+        memoryMb: MemoryMb = None,
+        timeoutSeconds: TimeoutSeconds = None,
         env: Env = None,
-        reservedConcurrency: ReservedConcurrency = None,  # noqa: N803
+        reservedConcurrency: ReservedConcurrency = None,
         description: Description = None,
-        isPublic: IsPublic = None,  # noqa: N803
-        publicMethod: PublicMethod = None,  # noqa: N803
-        maxRetryAttempts: MaxRetryAttempts = None,  # noqa: N803
-        maxEventAgeSeconds: MaxEventAgeSeconds = None,  # noqa: N803
+        isPublic: IsPublic = None,
+        publicMethod: PublicMethod = None,
+        maxRetryAttempts: MaxRetryAttempts = None,
+        maxEventAgeSeconds: MaxEventAgeSeconds = None,
         wait: Wait = True,
         ctx: Context = None,  # type: ignore[assignment]
     ) -> DeployResult:
@@ -204,15 +205,15 @@ class _Tools:
         handler: Handler,
         files: Files = None,
         path: LocalPath = None,
-        memoryMb: MemoryMb = None,  # noqa: N803
-        timeoutSeconds: TimeoutSeconds = None,  # noqa: N803
+        memoryMb: MemoryMb = None,
+        timeoutSeconds: TimeoutSeconds = None,
         env: Env = None,
-        reservedConcurrency: ReservedConcurrency = None,  # noqa: N803
+        reservedConcurrency: ReservedConcurrency = None,
         description: Description = None,
-        isPublic: IsPublic = None,  # noqa: N803
-        publicMethod: PublicMethod = None,  # noqa: N803
-        maxRetryAttempts: MaxRetryAttempts = None,  # noqa: N803
-        maxEventAgeSeconds: MaxEventAgeSeconds = None,  # noqa: N803
+        isPublic: IsPublic = None,
+        publicMethod: PublicMethod = None,
+        maxRetryAttempts: MaxRetryAttempts = None,
+        maxEventAgeSeconds: MaxEventAgeSeconds = None,
         wait: Wait = True,
         ctx: Context = None,  # type: ignore[assignment]
     ) -> DeployResult:
@@ -306,7 +307,7 @@ class _Tools:
     async def get_function_logs(
         self,
         function: FunctionRef,
-        requestId: RequestId = None,  # noqa: N803
+        requestId: RequestId = None,
         since: Since = None,
         until: Until = None,
         limit: LogLimit = 200,
@@ -366,11 +367,11 @@ def _invoke_result(function: Function, invocation: InvocationResult, logs: Logs)
         statusCode=invocation.status_code,
         outcome=outcome,
         result=invocation.payload if invocation.error is None else None,
-        error=None if invocation.error is None else {
-            "errorType": invocation.error.error_type,
-            "errorMessage": invocation.error.error_message,
-            "stackTrace": invocation.error.stack_trace,
-        },
+        error=None if invocation.error is None else FunctionError(
+            errorType=invocation.error.error_type,
+            errorMessage=invocation.error.error_message,
+            stackTrace=invocation.error.stack_trace,
+        ),
         durationMs=report.duration_ms if report is not None else None,
         initDurationMs=report.init_duration_ms if report is not None else None,
         maxMemoryUsedMb=report.max_memory_used_mb if report is not None else None,
