@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import pytest
@@ -218,3 +220,34 @@ def test_http_open_stream_does_not_block_stop(fresh_server: Server) -> None:
         assert stream.status_code == 200
         # SIGKILL after 15 s would give -9; a clean stop ends the stream and exits with 0.
         assert fresh_server.stop(timeout=15) == 0
+
+
+async def test_http_lifecycle_tools(server: Server, unique_name: str) -> None:
+    files = {"handler.py": "def handler(event, context):\n    print('got', event)\n    return event\n"}
+    async with http_client_for(server) as client:
+        await call(client, "deploy_function", {
+            "name": unique_name, "runtime": "python3.12", "handler": "handler.handler",
+            "files": files,
+        })
+        queued = await call(client, "queue_invocation", {"function": unique_name, "payload": {"n": 1}})
+        schedule = await call(client, "create_schedule", {
+            "function": unique_name, "expression": "rate(1 day)", "payload": {"n": 2},
+        })
+        run = await call(client, "run_schedule", {"scheduleId": schedule["id"]})
+        results = {}
+        for invocation_id in (queued["invocationId"], run["invocationId"]):
+            deadline = time.monotonic() + 30
+            invocation: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                invocation = await call(client, "get_invocation", {"invocationId": invocation_id})
+                if invocation["status"] in ("succeeded", "failed"):
+                    break
+                await anyio.sleep(0.05)
+            results[invocation_id] = invocation
+        versions = await call(client, "list_function_versions", {"function": unique_name})
+    assert queued["status"] == "queued"
+    assert results[queued["invocationId"]]["result"] == {"n": 1}
+    assert results[run["invocationId"]]["result"] == {"n": 2}
+    assert results[run["invocationId"]]["trigger"] == "schedule"
+    assert [line["message"] for line in results[queued["invocationId"]]["logs"]] == ["got {'n': 1}"]
+    assert [version["current"] for version in versions["versions"]] == [True]
