@@ -10,7 +10,9 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Limits:
     memory_mb: int
-    max_processes: int = 64
+    # Processes and threads together: the pids controller and RLIMIT_NPROC count both, and
+    # Node alone runs about a dozen threads.
+    max_processes: int = 256
     open_files: int = 1024
     # Largest file an instance may write, in MiB.
     file_size_mb: int = 512
