@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 UID_BASE = 200_000
 UID_COUNT = 60_000
 _SPAWN_ATTEMPTS = 3
-# The path of the function's code inside an instance, as on AWS Lambda. The host's layout
-# stays hidden.
+# The path of the function's code inside an instance, as on AWS Lambda, so handlers never
+# depend on where the host stores code.
 TASK_ROOT = "/var/task"
 
 # Host directories every runtime needs, bound read-only when they are real directories and
