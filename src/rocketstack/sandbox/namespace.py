@@ -93,7 +93,10 @@ class NamespaceSandbox(Sandbox):
         with contextlib.suppress(OSError):
             os.close(self._own_pid_ns)
 
-    def _plan(self, spec: LaunchSpec, uid: int, cgroup_procs: tuple[str, ...], error_fd: int) -> Confinement:
+    def plan(
+        self, spec: LaunchSpec, uid: int, cgroup_procs: tuple[str, ...], error_fd: int
+    ) -> Confinement:
+        """Return the confinement of one instance, for `confine` in its forked child."""
         limits = spec.limits
         unshare = linux.CLONE_NEWNS | linux.CLONE_NEWIPC | linux.CLONE_NEWUTS
         if self.network_policy == "none":
@@ -168,7 +171,7 @@ class NamespaceSandbox(Sandbox):
                     spec.instance_id, spec.limits.memory_mb, spec.limits.max_processes
                 )
             procs = group.procs_files() if group is not None else ()
-            plan = self._plan(spec, uid, procs, error_w)
+            plan = self.plan(spec, uid, procs, error_w)
             process = self._start(spec, plan)
         except BaseException as error:
             os.close(error_w)
@@ -219,7 +222,7 @@ def probe(state_dir: Path) -> str | None:
     error_r, error_w = os.pipe2(os.O_CLOEXEC)
     try:
         spec = LaunchSpec("probe", [true], {}, code_dir, _probe_limits(), fds={1: 1, 2: 2})
-        plan = sandbox._plan(spec, UID_BASE + UID_COUNT, (), error_w)
+        plan = sandbox.plan(spec, UID_BASE + UID_COUNT, (), error_w)
         process = sandbox._start(spec, plan)
         status = process.wait(10)
     except (OSError, subprocess.SubprocessError) as error:
