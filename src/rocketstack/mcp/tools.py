@@ -83,7 +83,8 @@ def register(server: MCPServer, provide_client: ClientProvider, *, local_paths: 
             + (" or a local folder/ZIP path" if local_paths else "")
             + ". Returns the function's status, statusReason (why a deploy failed, in words to "
             "act on) and publicUrl. A failed deploy is reported as an error that quotes the "
-            "reason; fix the code or settings and call this tool again."
+            "reason; fix the code or settings and call this tool again. Deploying unchanged code "
+            "and settings uploads nothing and returns action 'unchanged'."
         ),
         annotations=ToolAnnotations(
             title="Deploy a function", read_only_hint=False, destructive_hint=True,
@@ -110,8 +111,8 @@ def register(server: MCPServer, provide_client: ClientProvider, *, local_paths: 
         tools.delete_function,
         name="delete_function",
         title="Delete a function",
-        description="Delete a function: stop its instances and remove its code, logs access and "
-        "public URL. This cannot be undone.",
+        description="Delete a function: stop its instances and remove its code and its public "
+        "URL. This cannot be undone.",
         annotations=ToolAnnotations(
             title="Delete a function", read_only_hint=False, destructive_hint=True,
             idempotent_hint=False, open_world_hint=False,
@@ -124,7 +125,8 @@ def register(server: MCPServer, provide_client: ClientProvider, *, local_paths: 
         description="Run a ready function once with a JSON payload as its event and wait for the "
         "result. Returns the handler's return value, or its error (errorType, errorMessage, "
         "stackTrace), with the request id, duration, memory used and the log lines the "
-        "invocation printed. A handler error is a normal result with outcome 'error'.",
+        "invocation printed. A handler error, timeout or memory-limit kill is a normal result "
+        "with outcome error, timeout or outOfMemory, not a tool error.",
         annotations=ToolAnnotations(
             # The platform's state does not change; what the handler itself does is the
             # user's code, hence open world.
