@@ -222,6 +222,7 @@ async def test_deploy_entry_file_not_at_root(server: Server, unique_name: str) -
         ({"path": "/nonexistent/folder"}, "path '/nonexistent/folder' does not exist"),
         ({"env": {"ROCKETSTACK_X": "1"}, "files": GUIDE_PYTHON}, "env key 'ROCKETSTACK_X' is reserved"),
         ({}, "files (or path, over stdio) is required to create it"),
+        ({"memory": 512, "files": GUIDE_PYTHON}, "deploy_function takes no argument 'memory'"),
     ],
 )
 async def test_deploy_invalid_arguments(

@@ -29,12 +29,26 @@ class RocketstackMCP(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        await self._reject_unknown_arguments(name, arguments)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as error:
             if isinstance(error.__cause__, ValidationError):
                 raise ToolError(_describe(name, error.__cause__)) from error.__cause__
             raise
+
+    async def _reject_unknown_arguments(self, name: str, arguments: dict[str, Any]) -> None:
+        """Raise for an argument the tool does not take; the SDK would drop it silently, so
+        a misspelt setting such as memory for memoryMb would deploy with the default."""
+        known = {tool.name: tool.input_schema.get("properties", {}) for tool in await self.list_tools()}
+        if name not in known:
+            return
+        unknown = sorted(set(arguments) - set(known[name]))
+        if unknown:
+            raise ToolError(
+                f"{name} takes no argument {unknown[0]!r}; its arguments are "
+                f"{', '.join(known[name])}"
+            )
 
 
 def build_server(provide_client: ClientProvider, *, local_paths: bool) -> RocketstackMCP:
