@@ -173,14 +173,18 @@ def test_volume_caps_leave_truncation_markers(tmp_path: Path) -> None:
             assert sum(len(record["message"]) for record in logs[:-1]) <= 4096
             # Each of these stays under the per-invocation cap; together they pass the
             # function's cap for the minute.
+            # Up to eight calls, so a minute that ends between two calls still leaves
+            # enough calls in the next minute to pass the cap.
             markers = []
-            for _ in range(4):
+            for _ in range(8):
                 small = api.invoke(function["id"], {"lines": 150})
                 assert small.status_code == 200
                 markers += [
                     record for record in _logs(api, function["id"], small.headers["x-rocketstack-request-id"])
                     if record["stream"] == "system"
                 ]
+                if markers:
+                    break
             assert markers, "no truncation marker for the function's cap"
             assert "10000 bytes in one minute" in markers[0]["message"]
     finally:

@@ -50,6 +50,13 @@ def extract(zip_path: Path, target: Path) -> Extracted:
 
 def _extract(zip_path: Path, target: Path) -> Extracted:
     with zipfile.ZipFile(zip_path) as archive:
+        # The central directory lists every entry that extraction visits, so its length
+        # rejects an archive with too many entries before any file is written.
+        if len(archive.infolist()) > MAX_ENTRIES:
+            raise PreparationError(
+                f"code has more than {MAX_ENTRIES} entries; remove files the function "
+                "does not need (tests, docs, caches)"
+            )
         entries = 0
         files = 0
         total = 0
