@@ -63,20 +63,23 @@ def test_doc_json_blocks_parse() -> None:
 
 async def test_doc_stdio_entries_start(server: Server, tmp_path: Path) -> None:
     bin_dir = str(Path(sys.executable).parent)
-    stdio_entries = [entry for entry in config_blocks() if "command" in entry]
+    # Entries that are the same once filled in start the same process, so each runs once.
+    launches = {
+        (entry["command"], tuple(entry["args"]),
+         tuple(sorted((key, fill(value, server)) for key, value in entry["env"].items())))
+        for entry in config_blocks()
+        if "command" in entry
+    }
     with open(tmp_path / "stderr.log", "w") as errlog:
-        for entry in stdio_entries:
+        for command, args, env in sorted(launches):
             params = StdioServerParameters(
-                command=entry["command"],
-                args=entry["args"],
-                env={
-                    **{key: fill(value, server) for key, value in entry["env"].items()},
-                    "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                },
+                command=command,
+                args=list(args),
+                env={**dict(env), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
             )
             async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
                 names = {tool.name for tool in (await client.list_tools()).tools}
-            assert names == TOOLS, entry
+            assert names == TOOLS, (command, args)
 
 
 async def test_doc_http_entries_connect(server: Server) -> None:
