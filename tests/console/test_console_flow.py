@@ -4,6 +4,8 @@ a ZIP upload, status, test events, the log tail, a failed creation and deletion.
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 
 import httpx
 import pytest
@@ -162,6 +164,14 @@ def test_saved_test_event_runs_with_logs(page: Page, api: Api, unique_name: str)
     expect(page.get_by_text("Deleted the saved test event.")).to_be_visible()
     expect(saved).to_have_count(12)
 
+    # Deleting the function through the API removes its saved events too.
+    assert api.http.delete(f"/v1/functions/{function['id']}").status_code == 200
+    with closing(sqlite3.connect(api.server.data_dir / "rocketstack.db")) as database:
+        (left,) = database.execute(
+            "SELECT count(*) FROM saved_events WHERE function_id = ?", (function["id"],)
+        ).fetchone()
+    assert left == 0
+
 
 def test_test_run_shows_handler_error(page: Page, api: Api, unique_name: str) -> None:
     code = make_zip({"handler.py": "def handler(event, context):\n    raise ValueError('bad input')\n"})
@@ -262,7 +272,8 @@ def test_create_form_shows_api_messages_beside_fields(page: Page, api: Api, uniq
 def test_delete_needs_confirmation(page: Page, api: Api, unique_name: str) -> None:
     function = api.deploy(unique_name, "nodejs20.x", "index.handler", zip_dir(EXAMPLES / "hello-node"))
     page.goto(f"/console/functions/{function['id']}/configuration")
-    expect(page.get_by_role("region", name="Settings")).to_contain_text("index.handler")
+    expect(page.get_by_role("region", name="Settings")).to_contain_text(function["id"])
+    expect(page.locator("#edit-form").get_by_label("Handler")).to_have_value("index.handler")
     screenshot(page, "configuration")
     page.get_by_text(f"Delete {unique_name}…").click()
     page.get_by_label("to confirm").fill("wrong-name")
@@ -349,3 +360,51 @@ def test_keyboard_reaches_create_form(page: Page) -> None:
             break
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Create function", level=1)).to_be_visible()
+
+
+def test_configuration_edit_updates_function(page: Page, api: Api, unique_name: str) -> None:
+    function = api.deploy(
+        unique_name, "python3.12", "handler.handler", make_zip({"handler.py": LOGGING_HANDLER}),
+        env='{"KEEP":"1","DROP":"2"}',
+    )
+    page.goto(f"/console/functions/{function['id']}/configuration")
+    form = page.locator("#edit-form")
+    expect(form.get_by_label("Name")).to_have_value(unique_name)
+    expect(form.get_by_label("Memory (MB)")).to_have_value("256")
+
+    form.get_by_label("Memory (MB)").fill("99999")
+    form.get_by_role("button", name="Save changes").click()
+    response = api.http.patch(f"/v1/functions/{function['id']}", json={"memoryMb": 99999})
+    assert response.status_code == 400
+    expect(page.locator("#memoryMb-error")).to_have_text(response.json()["error"]["message"])
+
+    page.get_by_label("Memory (MB)").fill("512")
+    page.get_by_label("Timeout (seconds)").fill("20")
+    expect(page.locator("#envKey-0")).to_have_value("DROP")
+    page.locator("#envKey-0").fill("")
+    page.locator("#envValue-0").fill("")
+    page.locator("#envKey-2").fill("ADDED")
+    page.locator("#envValue-2").fill("3")
+    page.get_by_label("Code (ZIP)", exact=False).set_input_files(
+        {
+            "name": "v2.zip",
+            "mimeType": "application/zip",
+            "buffer": make_zip({"handler.py": "def handler(event, context):\n    return 'v2'\n"}),
+        }
+    )
+    expect(page.locator("#upload")).to_be_hidden()
+    screenshot(page, "configuration-edit")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status").filter(has_text="The update was accepted")).to_be_visible()
+    expect(page.locator("#function-status")).to_contain_text("The last update succeeded")
+
+    updated = api.get(function["id"])
+    assert updated["memoryMb"] == 512
+    assert updated["timeoutSeconds"] == 20
+    assert updated["env"] == {"ADDED": "3", "KEEP": "1"}
+    assert updated["version"] == 2
+    assert api.invoke(function["id"], {}).json() == "v2"
+
+    expect(page.locator("#edit-form").get_by_label("Memory (MB)")).to_have_value("512")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#form-error")).to_contain_text("nothing changed")

@@ -49,6 +49,8 @@ class Console:
         self.authenticator = authenticator
         self.saved_events = SavedEventStore(platform.store.engine)
         self.saved_events.create_schema()
+        # Saved events go with their function, also when the API deletes it.
+        platform.functions.on_delete.append(lambda record: self.saved_events.delete(record.id))
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html", "svg"]),
@@ -107,7 +109,15 @@ class SecurityHeaders:
 
 
 def create_console(platform: Platform, authenticator: Authenticator) -> Starlette:
-    from rocketstack.console import assistant, create, functions, logs, monitor, testing
+    from rocketstack.console import (
+        assistant,
+        configuration,
+        create,
+        functions,
+        logs,
+        monitor,
+        testing,
+    )
 
     console = Console(platform, authenticator)
 
@@ -166,6 +176,7 @@ def create_console(platform: Platform, authenticator: Authenticator) -> Starlett
         *testing.routes(console),
         *logs.routes(console),
         *monitor.routes(console),
+        *configuration.routes(console),
         *assistant.routes(console),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

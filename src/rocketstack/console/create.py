@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rocketstack.console.app import Console
 
 # Room for the text fields, the env rows and the multipart boundaries around the ZIP.
-_FORM_OVERHEAD = 1024 * 1024
+FORM_OVERHEAD = 1024 * 1024
 MAX_FORM_FIELDS = 500
 # Empty env rows shown under the filled ones, for browsers without scripts.
 BLANK_ENV_ROWS = 1
@@ -71,7 +71,7 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _field_of(message: str) -> str:
+def field_of(message: str) -> str:
     """Return the field a validation message names; messages start with the field name."""
     first = message.split(" ", 1)[0]
     return first if first in validation.TEXT_FIELDS else "form"
@@ -92,46 +92,62 @@ def read_form(form: FormData) -> CreateForm:
     return result
 
 
+def env_of(form: CreateForm) -> tuple[dict[str, str], str | None]:
+    """Return the env rows as a mapping, and an error when a key is given twice."""
+    env: dict[str, str] = {}
+    for key, value in form.env_rows:
+        if key in env:
+            return env, f"env key {key!r} is given twice; keep one row for it"
+        env[key] = value
+    return env, None
+
+
+def field_errors(fields: dict[str, str], *, runtime: str | None, required: bool) -> dict[str, str]:
+    """Return the API's message for each invalid field, checking one field at a time."""
+    errors: dict[str, str] = {}
+    if required:
+        for name in validation.REQUIRED_FIELDS:
+            if not fields.get(name, "").strip():
+                # The API's own message, raised for the one field left out.
+                others = {other: "-" for other in validation.REQUIRED_FIELDS if other != name}
+                try:
+                    parse_form_fields(others, require=True)
+                except InvalidParameter as error:
+                    errors[name] = error.message
+    for name, value in fields.items():
+        if name in errors or (required and name in validation.REQUIRED_FIELDS and not value.strip()):
+            continue
+        try:
+            parse_form_fields({name: value}, require=False, runtime_hint=runtime or None)
+        except InvalidParameter as error:
+            errors[name] = error.message
+    return errors
+
+
 def validate(form: CreateForm) -> FunctionConfig | None:
     """Fill `form.errors` with the API's message for each invalid field; return the
     configuration when every field is valid."""
     fields: dict[str, str] = {
-        name: value for name, value in form.values.items() if value.strip() or name in validation.REQUIRED_FIELDS
+        name: value
+        for name, value in form.values.items()
+        if value.strip() or name in validation.REQUIRED_FIELDS
     }
     fields.pop("publicMethod", None)
     fields["isPublic"] = "true" if form.is_public else "false"
     if form.is_public:
         fields["publicMethod"] = form.values.get("publicMethod") or "POST"
-
-    env: dict[str, str] = {}
-    for key, value in form.env_rows:
-        if key in env:
-            form.errors["env"] = f"env key {key!r} is given twice; keep one row for it"
-            break
-        env[key] = value
+    env, env_error = env_of(form)
     fields["env"] = orjson.dumps(env).decode()
 
-    for name in validation.REQUIRED_FIELDS:
-        if not fields.get(name, "").strip():
-            others = {other: "-" for other in validation.REQUIRED_FIELDS if other != name}
-            try:
-                parse_form_fields(others, require=True)
-            except InvalidParameter as error:
-                form.errors[name] = error.message
-    runtime = fields.get("runtime", "").strip()
-    for name, value in fields.items():
-        if name in form.errors or (name in validation.REQUIRED_FIELDS and not value.strip()):
-            continue
-        try:
-            parse_form_fields({name: value}, require=False, runtime_hint=runtime or None)
-        except InvalidParameter as error:
-            form.errors[name] = error.message
+    form.errors.update(field_errors(fields, runtime=fields.get("runtime", "").strip(), required=True))
+    if env_error:
+        form.errors["env"] = env_error
     if form.errors:
         return None
     try:
         return parse_form_fields(fields, require=True)
     except InvalidParameter as error:
-        form.errors[_field_of(error.message)] = error.message
+        form.errors[field_of(error.message)] = error.message
         return None
 
 
@@ -168,7 +184,7 @@ def routes(console: Console) -> list[Route]:
 
     async def submit(request: Request) -> Response:
         tenant = console.tenant(request)
-        limit_body(request, MAX_UPLOAD_BYTES + _FORM_OVERHEAD, "the form with the ZIP")
+        limit_body(request, MAX_UPLOAD_BYTES + FORM_OVERHEAD, "the form with the ZIP")
         try:
             raw = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
         except PayloadTooLarge as error:

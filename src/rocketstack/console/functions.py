@@ -1,4 +1,4 @@
-"""The function list, a function's header and Configuration tab, and deletion."""
+"""The function list and the status summary at the top of a function's pages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from rocketstack.console.session import check_csrf
 from rocketstack.store.console_queries import FunctionSummary, summarize
 from rocketstack.store.models import FunctionRecord, Tenant
 
@@ -114,39 +113,9 @@ def routes(console: Console) -> list[Route]:
         function_id = request.path_params["function_id"]
         return RedirectResponse(f"{console.base(request)}/functions/{function_id}/test", status_code=303)
 
-    async def configuration(request: Request) -> Response:
-        context = function_context(console, request, request.path_params["function_id"])
-        return console.render(request, "tab_configuration.html", {**context, "tab": "configuration"})
-
-    async def delete(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=10)
-        check_csrf(request, form)
-        context = function_context(console, request, request.path_params["function_id"])
-        record: FunctionRecord = context["function"]
-        confirm = str(form.get("confirm") or "").strip()
-        if confirm != record.name:
-            message = (
-                f"type the function name {record.name!r} to confirm"
-                if not confirm
-                else f"{confirm!r} is not the function name; type {record.name!r} to confirm"
-            )
-            return console.render(
-                request,
-                "tab_configuration.html",
-                {**context, "tab": "configuration", "delete_error": message, "delete_open": True},
-                status=400,
-            )
-        await console.platform.functions.delete(record)
-        console.saved_events.delete(record.id)
-        return RedirectResponse(
-            f"{console.base(request)}/functions?deleted={record.name}", status_code=303
-        )
-
     return [
         Route("/functions", list_page, methods=["GET"]),
         Route("/functions/{function_id}", detail, methods=["GET"]),
         Route("/functions/{function_id}/row", row, methods=["GET"]),
         Route("/functions/{function_id}/status", status, methods=["GET"]),
-        Route("/functions/{function_id}/configuration", configuration, methods=["GET"]),
-        Route("/functions/{function_id}/delete", delete, methods=["POST"]),
     ]

@@ -109,6 +109,14 @@
     labelElement.textContent = label || (percent >= 100 ? "Uploaded, checking the form" : "Uploading");
   }
 
+  // A newly chosen ZIP has not been uploaded yet, so an old progress bar would mislead.
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "code" && event.target.closest("form[data-upload]")) {
+      var box = document.getElementById("upload");
+      if (box) box.hidden = true;
+    }
+  });
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.target.matches && event.target.matches("form[data-upload]")) {
       lastUpload = null;
@@ -117,7 +125,7 @@
   });
 
   // After a form comes back with errors, move focus to its summary. A returned function
-  // form has an empty file field again, so the progress bar's label tells the user.
+  // form has an empty file field again, so the progress bar's label asks for the ZIP again.
   document.addEventListener("htmx:afterSwap", function () {
     var summary = document.getElementById("error-summary");
     if (lastUpload !== null && document.querySelector("form[data-upload]")) {
