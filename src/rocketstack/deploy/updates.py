@@ -197,7 +197,10 @@ class Updater:
                 function_id, f"the update failed unexpectedly ({error}); send it again", changes
             )
         else:
-            if number is not None:
+            if number is None:
+                # The function was deleted meanwhile.
+                self._drop_unused_code(changes)
+            else:
                 self.functions.invalidate(function_id)
                 self.pool.retire(function_id, keep_key=f"{function_id}:{number}")
                 log.info("function %s now runs version %d", function_id, number)
@@ -265,6 +268,10 @@ class Updater:
                 function_id, last_update_status=FAILED, last_update_status_reason=reason
             )
             self.functions.invalidate(function_id)
+        self._drop_unused_code(changes)
+
+    def _drop_unused_code(self, changes: dict[str, Any]) -> None:
+        """Delete the code an update uploaded when no function or version runs it."""
         sha = changes.get("code_sha256")
         if sha and not self.store.code_in_use(sha):
             self.blobs.delete_blob(sha)

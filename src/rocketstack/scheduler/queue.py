@@ -9,7 +9,6 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import defaultdict
 
 import orjson
 
@@ -83,7 +82,7 @@ class EventQueue:
         self._loop_task: asyncio.Task[None] | None = None
         self._attempts: dict[str, asyncio.Task[None]] = {}
         # Running attempts per function, and the reserved concurrency each ran under.
-        self._active: dict[str, int] = defaultdict(int)
+        self._active: dict[str, int] = {}
         self._limits: dict[str, int | None] = {}
         # Function id -> time before which its queued events are not looked at.
         self._held: dict[str, float] = {}
@@ -197,14 +196,14 @@ class EventQueue:
             self._held[record.id] = now + _HOLD_SECONDS
             await self._expire(record, now)
             return False
-        if reserved is not None and self._active[record.id] >= reserved:
+        if reserved is not None and self._active.get(record.id, 0) >= reserved:
             return False
 
         request_id = str(uuid.uuid4())
         claimed = await asyncio.to_thread(self.invocations.claim, invocation, request_id, now)
         if not claimed:
             return True
-        self._active[record.id] += 1
+        self._active[record.id] = self._active.get(record.id, 0) + 1
         self._limits[record.id] = reserved
         self._attempts[invocation.id] = asyncio.create_task(
             self._attempt(invocation, record, request_id), name=f"invocation-{invocation.id}"
@@ -244,6 +243,7 @@ class EventQueue:
             self._active[record.id] -= 1
             if self._active[record.id] <= 0:
                 del self._active[record.id]
+                self._limits.pop(record.id, None)
             self.wake()
 
     async def _run_attempt(
