@@ -336,10 +336,14 @@ def test_other_tenant_sees_not_found(browser: Browser, server: Server, api: Api,
 
 
 def test_narrow_screen_has_no_sideways_scroll(browser: Browser, server: Server, api: Api, unique_name: str) -> None:
-    api.deploy(unique_name, "nodejs20.x", "index.handler", zip_dir(EXAMPLES / "hello-node"), isPublic="true")
+    function = api.deploy(
+        unique_name, "nodejs20.x", "index.handler", zip_dir(EXAMPLES / "hello-node"), isPublic="true"
+    )
+    assert api.invoke(function["id"], {"method": "GET"}).status_code == 200
     page = new_page(browser, server, viewport={"width": 375, "height": 800})
     sign_in(page)
-    for path in ("/console/functions", "/console/functions/new", "/console/assistant"):
+    tabs = [f"/console/functions/{function['id']}/{tab}" for tab in ("test", "logs", "monitor", "configuration")]
+    for path in ("/console/functions", "/console/functions/new", "/console/assistant", *tabs):
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width} px wide on a 375 px screen"

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from rocketstack.deploy.validation import NAME_RE
 from rocketstack.store.console_queries import FunctionSummary, summarize
 from rocketstack.store.models import FunctionRecord, Tenant
 
@@ -84,6 +85,8 @@ def routes(console: Console) -> list[Route]:
             records = search(console, tenant, query)
         else:
             records, next_cursor = store.list_functions(tenant.id, PAGE_SIZE, cursor)
+        # Only a valid function name is shown, so a crafted link cannot put other text here.
+        deleted = request.query_params.get("deleted", "")
         context = {
             "tenant": tenant,
             "nav": "functions",
@@ -92,7 +95,7 @@ def routes(console: Console) -> list[Route]:
             "cursor": cursor,
             "next_cursor": next_cursor,
             "created": request.query_params.get("created"),
-            "deleted": request.query_params.get("deleted"),
+            "deleted": deleted if NAME_RE.match(deleted) else None,
         }
         # A search typed into the box replaces only the table.
         if request.headers.get("hx-request") and request.headers.get("hx-target") == "function-table":
