@@ -16,6 +16,7 @@ from rocketstack.api.functions import build_router
 from rocketstack.api.invocations import build_invocations_router
 from rocketstack.api.keys import build_keys_router
 from rocketstack.api.middleware import RequestIdMiddleware
+from rocketstack.api.openapi import install as install_openapi
 from rocketstack.api.schedules import build_schedules_router
 from rocketstack.api.updates import build_updates_router
 from rocketstack.console.app import create_console
@@ -91,6 +92,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(build_updates_router(platform, authenticator.authenticate))
     app.include_router(build_invocations_router(platform, authenticator.authenticate))
     app.include_router(build_schedules_router(platform, authenticator.authenticate))
+    install_openapi(app)
     app.state.mcp = create_mcp_endpoint(app, authenticator, platform.settings)
     app.add_route("/mcp", app.state.mcp, include_in_schema=False)
     app.mount("/console", create_console(platform, authenticator))

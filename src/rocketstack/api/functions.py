@@ -17,7 +17,7 @@ from rocketstack.api.log_stream import LogQuery, follow_logs
 from rocketstack.api.serialize import function_json, log_json, report_json
 from rocketstack.context import request_id_var
 from rocketstack.deploy.archive import MAX_UPLOAD_BYTES
-from rocketstack.deploy.validation import TEXT_FIELDS, parse_form_fields
+from rocketstack.deploy.validation import HANDLER_RE, TEXT_FIELDS, parse_form_fields
 from rocketstack.errors import (
     Conflict,
     InvalidParameter,
@@ -41,7 +41,12 @@ _FUNCTION_FORM_SCHEMA = {
                     "properties": {
                         "name": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_-]{0,63}$"},
                         "runtime": {"type": "string", "enum": ["nodejs20.x", "python3.12"]},
-                        "handler": {"type": "string", "example": "index.handler"},
+                        "handler": {
+                            "type": "string",
+                            "maxLength": 128,
+                            "pattern": HANDLER_RE.pattern,
+                            "example": "index.handler",
+                        },
                         "code": {"type": "string", "format": "binary"},
                         "memoryMb": {"type": "integer", "minimum": 128, "maximum": 10240},
                         "timeoutSeconds": {"type": "integer", "minimum": 1, "maximum": 60},
