@@ -16,6 +16,7 @@ from rocketstack.api.functions import build_router
 from rocketstack.api.invocations import build_invocations_router
 from rocketstack.api.keys import build_keys_router
 from rocketstack.api.middleware import RequestIdMiddleware
+from rocketstack.api.openapi import allowed_methods
 from rocketstack.api.openapi import install as install_openapi
 from rocketstack.api.schedules import build_schedules_router
 from rocketstack.api.updates import build_updates_router
@@ -55,17 +56,25 @@ def create_app(platform: Platform) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        headers = dict(error.headers or {})
         if error.status_code == 404:
             message = f"no route for {request.method} {request.url.path}; see /openapi.json"
         elif error.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}; see /openapi.json"
+            allowed = allowed_methods(request.app, request.url.path) or [
+                method.strip() for method in headers.get("Allow", "").split(",") if method.strip()
+            ]
+            headers["Allow"] = ", ".join(allowed)
+            message = (
+                f"{request.method} is not allowed on {request.url.path}; use "
+                f"{' or '.join(allowed)} (see /openapi.json)"
+            )
         else:
             message = str(error.detail)
         return error_response(
             error.status_code,
             _STATUS_CODES.get(error.status_code, "HttpError"),
             message,
-            dict(error.headers or {}),
+            headers,
         )
 
     @app.exception_handler(RequestValidationError)
