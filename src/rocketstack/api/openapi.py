@@ -187,6 +187,31 @@ def _data(name: str, description: str) -> dict[str, Any]:
     return _json(envelope, description)
 
 
+def _event(kind: str, data_schema: str, *, with_id: bool) -> dict[str, Any]:
+    """Schema of one server-sent event, whose data is a JSON object of `data_schema`."""
+    properties: dict[str, Any] = {
+        "event": {"const": kind},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": _ref(data_schema),
+        },
+    }
+    if with_id:
+        properties["id"] = {"type": "string", "pattern": "^[0-9]+$"}
+    required = ["event", "data", "id"] if with_id else ["event", "data"]
+    return _object(properties, required=required)
+
+
+def _with_event_stream(response: dict[str, Any], description: str) -> dict[str, Any]:
+    response["description"] += f". {description}"
+    events = {
+        "oneOf": [_event("log", "LogLine", with_id=True), _event("report", "Report", with_id=False)]
+    }
+    response["content"]["text/event-stream"] = {"schema": events}
+    return response
+
+
 def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
@@ -236,7 +261,11 @@ _OPERATIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "504": _json(_ref("FunctionError"), "The handler timed out (errorType TimeoutError)"),
     },
     ("get", "/v1/functions/{function_id}/logs"): {
-        "200": _data("Logs", "Log lines (oldest first) and one report per invocation"),
+        "200": _with_event_stream(
+            _data("Logs", "Log lines (oldest first) and one report per invocation"),
+            "With follow=true: server-sent events, one `log` event per log line (its id is "
+            "the event id) and one `report` event per invocation, until the client leaves",
+        ),
         "400": _error(_INVALID),
         "401": _error(_UNAUTHORIZED),
         "404": _error(_NO_FUNCTION),
@@ -316,6 +345,23 @@ _PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
         "description": "Maximum log lines, and maximum reports, returned",
         "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
     },
+    ("get", "/v1/functions/{function_id}/logs", "follow"): {
+        "description": "Keep the response open and send new records as server-sent events",
+        "schema": {"type": "boolean", "default": False},
+    },
+}
+
+# Parameters a route reads from the request itself, so FastAPI cannot see them.
+_EXTRA_PARAMETERS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/v1/functions/{function_id}/logs"): [
+        {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "required": False,
+            "description": "With follow=true: resume after the log record with this id",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    ],
 }
 
 
@@ -356,6 +402,10 @@ def _complete_operation(method: str, path: str, operation: dict[str, Any]) -> No
                 response["content"] = {"application/json": {"schema": _ref("Error")}}
     if path.startswith("/v1/"):
         operation["security"] = [{"bearerAuth": []}]
+    declared = {parameter.get("name") for parameter in operation.get("parameters", [])}
+    for extra in _EXTRA_PARAMETERS.get((method, path), []):
+        if extra["name"] not in declared:
+            operation.setdefault("parameters", []).append(copy.deepcopy(extra))
     for parameter in operation.get("parameters", []):
         override = _PARAMETERS.get((method, path, parameter.get("name", "")))
         if override is not None:
