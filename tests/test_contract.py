@@ -22,7 +22,7 @@ HOOKS = Path(__file__).resolve().parent / "fuzz_hooks.py"
 
 # Generated requests per operation and phase: enough to reach every parameter and status
 # code, few enough to keep the run short on two cores.
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 SEED = 20261204
 
 CHECKS = [

@@ -87,6 +87,9 @@ SCHEMAS: dict[str, Any] = {
     "FunctionCreated": _object(
         {"resourceId": {"type": "string"}, "status": {"type": "string", "enum": ["creating"]}}
     ),
+    "InvocationQueued": _object(
+        {"invocationId": {"type": "string"}, "status": {"type": "string", "enum": ["queued"]}}
+    ),
     "FunctionList": _object(
         {"items": {"type": "array", "items": _ref("Function")}, "nextCursor": _NULLABLE_STRING}
     ),
@@ -246,6 +249,10 @@ _OPERATIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     },
     ("post", "/v1/functions/{function_id}/invoke"): {
         "200": _json({}, "The handler's return value as JSON"),
+        "202": _data(
+            "InvocationQueued",
+            "Queued (X-Invocation-Type: Event) once the event is stored durably",
+        ),
         "400": _error("The body is not JSON, or Content-Length is not a number"),
         "401": _error(_UNAUTHORIZED),
         "404": _error(_NO_FUNCTION),
@@ -291,6 +298,13 @@ _OPERATIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "403": _error("Only a key of the default tenant may create tenants"),
         "409": _error("A tenant with this name exists"),
         "413": _error("The body is over 64 KB"),
+    },
+    ("get", "/v1/schedules"): {
+        "200": _json(
+            _object({"requestId": {"type": "string"}, "data": {"type": "object"}}),
+            "The tenant's schedules: data.items",
+        ),
+        "401": _error(_UNAUTHORIZED),
     },
     ("get", "/healthz"): {
         "200": _json(_ref("Health"), "The server is up; which runtimes are available"),
