@@ -82,6 +82,8 @@ def test_schedule_rejects_invalid_input(api: Api, unique_name: str) -> None:
         ({"expression": "61 * * * *"}, "minute"),
         ({"expression": "rate(0 minutes)"}, "1 or more"),
         ({"expression": "rate(5 weeks)"}, "rate(N minutes)"),
+        ({"expression": "rate(3000000 days)"}, "longer than 365 days"),
+        ({"expression": "rate(5000000000 minutes)"}, "longer than 365 days"),
         ({"expression": "rate(1 hours)"}, "rate(1 hour)"),
         ({"expression": 5}, "expression"),
         ({"payload": {}}, "expression is required"),

@@ -13,6 +13,9 @@ from rocketstack.errors import InvalidParameter
 
 _RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# The longest rate() period; longer ones would put the next run past dates Python can
+# represent and are better written as cron.
+MAX_RATE_SECONDS = 365 * 86400
 _EXAMPLES = "e.g. '*/5 * * * *' (every 5 minutes, UTC) or 'rate(1 hour)'"
 
 
@@ -41,7 +44,13 @@ class ScheduleExpression:
                 raise InvalidParameter(
                     f"expression {text!r} is invalid: write rate({amount} {expected})"
                 )
-            return cls(value, float(amount * _UNIT_SECONDS[unit.rstrip("s")]))
+            period = amount * _UNIT_SECONDS[unit.rstrip("s")]
+            if period > MAX_RATE_SECONDS:
+                raise InvalidParameter(
+                    f"expression {text!r} is invalid: the period is longer than 365 days; "
+                    "use a cron expression for yearly runs"
+                )
+            return cls(value, float(period))
         fields = value.split()
         if len(fields) != 5:
             raise InvalidParameter(
