@@ -222,12 +222,36 @@ def test_timeout_is_504_and_next_call_works(api: Api, unique_name: str, runtime:
     assert report["outcome"] == "timeout"
 
 
-def test_python_non_serializable_result_is_error(api: Api, unique_name: str) -> None:
-    code = make_zip({"handler.py": "def handler(event, context):\n    return {1, 2}\n"})
+@pytest.mark.parametrize(
+    ("runtime", "handler", "files"),
+    [
+        ("python3.12", "handler.handler", {"handler.py": "def handler(event, context):\n    return {1, 2} if event['kind'] == 'set' else float('nan')\n"}),
+        ("nodejs20.x", "index.handler", {"index.js": "exports.handler = async (e) => { if (e.kind === 'set') { const a = {}; a.self = a; return a; } return 10n; };"}),
+    ],
+)
+def test_non_serializable_result_is_error(api: Api, unique_name: str, runtime: str, handler: str, files: dict[str, str]) -> None:
+    function = api.deploy(unique_name, runtime, handler, make_zip(files))
+    for kind in ("set", "other"):
+        response = api.invoke(function["id"], {"kind": kind})
+        assert response.status_code == 500, response.text
+        body = response.json()
+        assert body["errorType"] == "ResultNotSerializable"
+        assert "cannot be converted to JSON" in body["errorMessage"]
+        # No frame of the runtime itself, nor a path of the host, reaches the caller.
+        assert "bootstrap" not in response.text
+        assert "/root/" not in response.text
+
+
+def test_huge_error_message_is_cut(api: Api, unique_name: str) -> None:
+    code = make_zip({"handler.py": "def handler(event, context):\n    raise ValueError('E' * event['n'])\n"})
     function = api.deploy(unique_name, "python3.12", "handler.handler", code)
-    response = api.invoke(function["id"], {})
+    response = api.invoke(function["id"], {"n": 5_000_000})
     assert response.status_code == 500
-    assert response.json()["errorType"] == "TypeError"
+    message = response.json()["errorMessage"]
+    assert len(message) < 70_000
+    assert "more characters" in message
+    logs = api.logs(function["id"], requestId=response.headers["x-request-id"])["logs"]
+    assert sum(len(r["message"]) for r in logs) < 200_000
 
 
 @pytest.mark.parametrize(("body", "expected"), [(b"", {}), (b"null", None), (b"[1,2]", [1, 2]), (b'"s"', "s")])

@@ -205,7 +205,7 @@ class Instance:
         if kind == "result":
             outcome, body = Outcome.SUCCESS, payload
         elif kind == "error":
-            outcome, body = Outcome.ERROR, payload
+            outcome, body = Outcome.ERROR, _bounded_error(payload)
         else:
             error = self._failure_body(kind, header, timeout, during="the invocation")
             outcome = {
@@ -491,6 +491,24 @@ def runtime_paths(runtime: RuntimeInfo) -> tuple[Path, ...]:
     executable = Path(runtime.executable)
     install = executable.parent.parent if executable.parent.name == "bin" else executable.parent
     return (install, BOOTSTRAP_DIR)
+
+
+# The largest error body kept from an instance. The bootstraps cut long messages already;
+# this bounds what a handler writing frames of its own can make the platform store.
+MAX_ERROR_BODY = 256 * 1024
+
+
+def _bounded_error(payload: bytes) -> bytes:
+    if len(payload) <= MAX_ERROR_BODY:
+        return payload
+    return orjson.dumps(
+        {
+            "errorType": "ErrorTooLarge",
+            "errorMessage": f"the handler's error was {len(payload)} bytes; the first part was: "
+            + payload[:4096].decode("utf-8", "replace"),
+            "stackTrace": [],
+        }
+    )
 
 
 def _seconds(value: float) -> str:

@@ -53,15 +53,28 @@ console.trace = (...args) => {
   log('stderr', [util.format(...args) + '\n' + holder.stack.split('\n').slice(1).join('\n')]);
 };
 
+// The longest error message sent to the host; the rest is cut with a note.
+const MAX_ERROR_MESSAGE = 64 * 1024;
+
+function clip(message) {
+  const text = String(message);
+  if (text.length <= MAX_ERROR_MESSAGE) return text;
+  return `${text.slice(0, MAX_ERROR_MESSAGE)}... [${text.length - MAX_ERROR_MESSAGE} more characters]`;
+}
+
 function errorBody(error) {
   if (error instanceof Error) {
+    // Only the function's own frames: the runtime's files and paths stay private.
+    const codeDir = spec?.codeDir;
+    const frames = (error.stack || '').split('\n').slice(1).map((line) => line.trim())
+      .filter((line) => !codeDir || line.includes(codeDir));
     return {
       errorType: error.name && error.name !== 'Error' ? error.name : (error.constructor?.name || 'Error'),
-      errorMessage: error.message,
-      stackTrace: (error.stack || '').split('\n').slice(1).map((line) => line.trim()),
+      errorMessage: clip(error.message),
+      stackTrace: frames.slice(0, 50),
     };
   }
-  return { errorType: 'Error', errorMessage: util.inspect(error), stackTrace: [] };
+  return { errorType: 'Error', errorMessage: clip(util.inspect(error)), stackTrace: [] };
 }
 
 function resolveHandlerFile(codeDir, moduleName) {

@@ -167,16 +167,29 @@ class Context:
         return f"Context(request_id={self.request_id!r}, function_name={self.function_name!r})"
 
 
+class ResultNotSerializable(Exception):
+    pass
+
+
+# The longest error message sent to the host; the rest is cut with a note.
+MAX_ERROR_MESSAGE = 64 * 1024
+
+
 def error_body(error, code_dir=None):
     frames = traceback.extract_tb(error.__traceback__)
     if code_dir:
-        user_frames = [f for f in frames if f.filename.startswith(code_dir)]
-        frames = traceback.StackSummary.from_list(user_frames or frames)
+        # Only the function's own frames: the runtime's files and paths stay private.
+        frames = traceback.StackSummary.from_list(
+            [f for f in frames if f.filename.startswith(code_dir)]
+        )
     stack = [line.rstrip("\n") for line in traceback.format_list(frames)]
+    message = str(error)
+    if len(message) > MAX_ERROR_MESSAGE:
+        message = message[:MAX_ERROR_MESSAGE] + f"... [{len(message) - MAX_ERROR_MESSAGE} more characters]"
     return {
         "errorType": type(error).__name__,
-        "errorMessage": str(error),
-        "stackTrace": stack,
+        "errorMessage": message,
+        "stackTrace": stack[-50:],
     }
 
 
@@ -232,6 +245,15 @@ def _user_origin(error, code_dir):
     return ""
 
 
+def send_error(request_id, error, code_dir):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    send(
+        {"t": "error", "id": request_id, "maxRssKb": peak_rss_kb()},
+        json.dumps(error_body(error, code_dir)).encode(),
+    )
+
+
 def invoke(handler, spec, header, payload):
     request_id = header["id"]
     context = Context(request_id, header["deadlineMs"], spec)
@@ -242,14 +264,19 @@ def invoke(handler, spec, header, payload):
             import asyncio
 
             result = asyncio.run(_await(result))
-        body = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
     except Exception as error:  # noqa: BLE001 - every handler error goes back to the host
-        sys.stdout.flush()
-        sys.stderr.flush()
-        send(
-            {"t": "error", "id": request_id, "maxRssKb": peak_rss_kb()},
-            json.dumps(error_body(error, spec["codeDir"])).encode(),
+        send_error(request_id, error, spec["codeDir"])
+        return
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON, and clients reject them.
+        body = json.dumps(
+            result, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
+    except (TypeError, ValueError, RecursionError) as error:
+        problem = ResultNotSerializable(
+            f"the handler's return value cannot be converted to JSON: {error}"
         )
+        send_error(request_id, problem, spec["codeDir"])
         return
     sys.stdout.flush()
     sys.stderr.flush()
