@@ -85,3 +85,34 @@ def test_rlimits_applied(api: Api, unique_name: str) -> None:
     assert limits["RLIMIT_NPROC"][1] == 256
     assert result["openFailure"] == "OSError:24"
     assert result["tooBig"] == "OSError:27"
+
+
+ORPHANS_PY = """
+import os, subprocess, time
+
+def handler(event, context):
+    for _ in range(event["n"]):
+        subprocess.run(["sh", "-c", "true & exit 0"], check=True)
+    time.sleep(0.3)
+    zombies = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        zombies += 1
+            except OSError:
+                pass
+    return {"zombies": zombies, "pid": os.getpid()}
+"""
+
+
+def test_orphans_are_reaped(api: Api, unique_name: str) -> None:
+    function = api.deploy(unique_name, "python3.12", "handler.handler", make_zip({"handler.py": ORPHANS_PY}))
+    first = api.invoke(function["id"], {"n": 40})
+    assert first.status_code == 200, first.text
+    assert first.json()["zombies"] == 0
+    # The handler does not run as PID 1, where the kernel ignores signals it has no handler for.
+    assert first.json()["pid"] != 1
+    second = api.invoke(function["id"], {"n": 40})
+    assert second.json()["zombies"] == 0

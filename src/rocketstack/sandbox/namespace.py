@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # that hits the shared count retries with another uid.
 UID_BASE = 200_000
 UID_COUNT = 60_000
+TINI = "/usr/bin/tini"
 _SPAWN_ATTEMPTS = 3
 # The path of the function's code inside an instance, as on AWS Lambda, so handlers never
 # depend on where the host stores code.
@@ -76,6 +77,16 @@ class NamespaceSandbox(Sandbox):
             self.warnings.append(
                 f"seccomp filter unavailable ({error}): instances may call ptrace, bpf, "
                 "io_uring and the other calls it would deny"
+            )
+        # The instance's first process is PID 1 of its namespace, which must reap the
+        # orphans its handler leaves and pass on signals, so tini runs there when present.
+        self._init_argv: tuple[str, ...] = ()
+        if os.path.isfile(TINI) and os.access(TINI, os.X_OK):
+            self._init_argv = (TINI, "--")
+        else:
+            self.warnings.append(
+                f"{TINI} is missing: orphaned processes of an instance stay zombies and count "
+                "against its process limit until it stops; install Debian's tini"
             )
         self._own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         # Oldest-released uid first, from a random start, so a uid comes back only after
@@ -197,7 +208,7 @@ class NamespaceSandbox(Sandbox):
         linux.unshare(linux.CLONE_NEWPID)
         try:
             return subprocess.Popen(
-                spec.argv,
+                [*self._init_argv, *spec.argv],
                 env=spec.env,
                 stdin=subprocess.DEVNULL,
                 stdout=spec.fds[1],
