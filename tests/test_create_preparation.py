@@ -75,7 +75,7 @@ def test_upload_over_limit_is_rejected(api: Api, unique_name: str) -> None:
     payload = os.urandom(51 * 1024 * 1024)
     response = api.create(unique_name, "nodejs20.x", "index.handler", payload)
     assert response.status_code == 413
-    assert "larger than" in response.json()["error"]["message"]
+    assert "code is larger than 50 MB" in response.json()["error"]["message"]
     listed = api.http.get("/v1/functions", params={"limit": 100}).json()["data"]["items"]
     assert unique_name not in [f["name"] for f in listed]
 

@@ -96,3 +96,11 @@ def test_unknown_route_has_envelope_and_request_id(server: Server) -> None:
     assert response.status_code in (401, 404)
     assert response.headers["x-request-id"]
     assert "error" in response.json()
+
+
+def test_logs_reject_non_finite_times(api: Api, unique_name: str) -> None:
+    function = api.deploy(unique_name, "python3.12", "handler.handler", CODE)
+    for value in ("nan", "inf", "1e400", "-5", "yesterday"):
+        response = api.http.get(f"/v1/functions/{function['id']}/logs", params={"since": value})
+        assert response.status_code == 400, value
+        assert "since" in response.json()["error"]["message"]

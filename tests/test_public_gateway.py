@@ -84,6 +84,7 @@ def test_public_response_mapping(api: Api, unique_name: str) -> None:
                 "  if (q === 'binary') return { statusCode: 200, headers: { 'content-type': 'image/png' }, body: Buffer.from([0, 1, 2, 255]).toString('base64'), isBase64Encoded: true };\n"
                 "  if (q === 'plain') return [1, 2, 3];\n"
                 "  if (q === 'no-body') return { statusCode: 204 };\n"
+                "  if (q === 'own-id') return { statusCode: 200, headers: { 'X-Request-Id': 'mine' }, body: 'x' };\n"
                 "  return 'just a string';\n"
                 "};\n"
             )
@@ -108,6 +109,9 @@ def test_public_response_mapping(api: Api, unique_name: str) -> None:
     no_body = httpx.get(url, params={"case": "no-body"})
     assert no_body.status_code == 204
     assert no_body.content == b""
+    own_id = httpx.get(url, params={"case": "own-id"})
+    assert own_id.headers.get_list("x-request-id") != ["mine"]
+    assert len(own_id.headers.get_list("x-request-id")) == 1
     other = httpx.get(url)
     assert other.status_code == 200
     assert other.json() == "just a string"

@@ -18,10 +18,10 @@ def content_length(request: Request) -> int | None:
         raise InvalidParameter(f"Content-Length {raw!r} is not a number") from None
 
 
-def limit_body(request: Request, max_bytes: int, what: str) -> None:
+def limit_body(request: Request, max_bytes: int, what: str, message: str | None = None) -> None:
     """Make the request raise PayloadTooLarge as soon as more than `max_bytes` arrive."""
     length = content_length(request)
-    message = f"{what} is larger than the limit of {max_bytes} bytes; send less"
+    message = message or f"{what} is larger than the limit of {max_bytes} bytes; send less"
     if length is not None and length > max_bytes:
         raise PayloadTooLarge(message)
     receive = request._receive

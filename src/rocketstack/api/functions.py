@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -219,7 +220,13 @@ async def read_function_form(
             f"Content-Type {content_type or '(none)'!r} is not supported; send multipart/form-data "
             "(curl -F name=... -F code=@code.zip)"
         )
-    limit_body(request, MAX_UPLOAD_BYTES + _FORM_OVERHEAD, "the request")
+    limit_body(
+        request,
+        MAX_UPLOAD_BYTES + _FORM_OVERHEAD,
+        "the request",
+        f"code is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; remove files the function "
+        "does not need",
+    )
     try:
         form = await request.form(max_files=1, max_fields=len(TEXT_FIELDS) + 1)
     except RocketstackError:
@@ -287,9 +294,16 @@ def _time_param(name: str, value: str | None) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        if not math.isfinite(seconds) or not 0 <= seconds < 253402300800:
+            raise InvalidParameter(
+                f"{name} {value!r} is not a time; use ISO 8601 (2026-01-31T12:00:00Z) or "
+                "epoch seconds between 0 and year 9999"
+            )
+        return seconds
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:

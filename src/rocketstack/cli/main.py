@@ -77,7 +77,9 @@ def serve(
         if key:
             lines.append(f"  API key:          {key}   (shown once; also in {platform.key_file})")
         elif platform.key_file.exists():
-            lines.append(f"  API key:          {platform.key_file.read_text().strip()}   (from {platform.key_file})")
+            # The key itself is printed on the first start only, so logs of later starts
+            # do not carry it.
+            lines.append(f"  API key:          in {platform.key_file} (cat it to read it)")
         else:
             lines.append("  API key:          the one in ROCKETSTACK_ADMIN_API_KEY")
         lines.append("")

@@ -14,6 +14,8 @@ from rocketstack.errors import InvalidRequestBody
 
 # Headers the server sets itself; a handler's values for them are dropped.
 _HOP_BY_HOP = {
+    # The gateway sets its own request id on every response.
+    "x-request-id",
     "connection",
     "content-length",
     "transfer-encoding",
