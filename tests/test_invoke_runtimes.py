@@ -315,3 +315,17 @@ def test_reserved_concurrency_throttles(api: Api, unique_name: str) -> None:
     assert "throttled" in [r["outcome"] for r in throttled]
     # The slot is free again afterwards.
     assert api.invoke(function["id"], {}).status_code == 200
+
+
+def test_output_between_invocations_is_kept(api: Api, unique_name: str) -> None:
+    code = make_zip(
+        {"index.js": "exports.handler = async (e) => { setTimeout(() => console.log('late', e.n), 50); return e.n; };"}
+    )
+    function = api.deploy(unique_name, "nodejs20.x", "index.handler", code)
+    first = api.invoke(function["id"], {"n": 1})
+    import time
+
+    time.sleep(0.3)
+    api.invoke(function["id"], {"n": 2})
+    logs = api.logs(function["id"], requestId=first.headers["x-request-id"])["logs"]
+    assert [r["message"] for r in logs] == ["late 1"]

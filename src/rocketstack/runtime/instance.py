@@ -187,7 +187,11 @@ class Instance:
     async def invoke(self, request_id: str, event: bytes, timeout: float) -> InvocationOutcome:
         self._transition(InstanceState.BUSY)
         self.invocations += 1
+        # Output written between invocations (timers, background threads) keeps the request
+        # id of the invocation before it and is stored with this one's records.
+        leftover = self._collector.records
         self._collector = LogCollector(self.spec.function_id, request_id, self.log_max_bytes)
+        self._collector.records.extend(leftover)
         started = time.perf_counter()
         deadline_ms = int((time.time() + timeout) * 1000)
         header, payload = await self._exchange(
