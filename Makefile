@@ -21,6 +21,7 @@ $(TEST_STAMP): $(STAMP) scripts/install-test-deps.sh tests/console/package-lock.
 	touch $@
 
 run: $(STAMP)
+	bash scripts/install-run-deps.sh
 	$(BIN)/rocketstack serve
 
 test: $(TEST_STAMP)
