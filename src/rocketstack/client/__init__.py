@@ -35,6 +35,13 @@ from rocketstack.client.errors import (
     WaitTimeoutError,
     error_from_response,
 )
+from rocketstack.client.lifecycle import (
+    Invocation,
+    InvocationPage,
+    QueuedInvocation,
+    Schedule,
+    Version,
+)
 from rocketstack.client.models import (
     ApiKey,
     CreatedKey,
@@ -53,6 +60,11 @@ from rocketstack.client.packaging import PackagingError, package_directory, pack
 from rocketstack.client.sync import Client
 
 __all__ = [
+    "Invocation",
+    "InvocationPage",
+    "QueuedInvocation",
+    "Schedule",
+    "Version",
     "DEFAULT_API_URL",
     "Code",
     "Progress",

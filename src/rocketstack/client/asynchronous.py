@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import httpx
 
+from rocketstack.client import lifecycle
 from rocketstack.client.base import (
     DEFAULT_TIMEOUT,
     DEFAULT_WAIT_SECONDS,
@@ -28,6 +29,15 @@ from rocketstack.client.errors import (
     NotFoundError,
     WaitTimeoutError,
     error_from_response,
+)
+from rocketstack.client.lifecycle import (
+    Invocation,
+    InvocationPage,
+    Operation,
+    QueuedInvocation,
+    Schedule,
+    T,
+    Version,
 )
 from rocketstack.client.models import (
     ApiKey,
@@ -271,3 +281,96 @@ class AsyncClient(BaseClient):
             data["apiKey"],
             data["createdAt"],
         )
+
+    async def _run(self, operation: Operation[T]) -> T:
+        return operation.parse(await self._fetch(operation.call))
+
+    async def invoke_queued(
+        self, function_id: str, event: Any = None, *, payload: bytes | None = None
+    ) -> QueuedInvocation:
+        return await self._run(lifecycle.invoke_queued(function_id, event, payload))
+
+    async def get_invocation(self, invocation_id: str) -> Invocation:
+        return await self._run(lifecycle.get_invocation(invocation_id))
+
+    async def list_invocations(
+        self,
+        function_id: str,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> InvocationPage:
+        return await self._run(lifecycle.list_invocations(function_id, status, type, limit, cursor))
+
+    async def redrive_invocation(self, invocation_id: str) -> list[str]:
+        return await self._run(lifecycle.redrive_invocation(invocation_id))
+
+    async def redrive_function(self, function_id: str) -> list[str]:
+        return await self._run(lifecycle.redrive_function(function_id))
+
+    async def list_versions(self, function_id: str) -> list[Version]:
+        return await self._run(lifecycle.list_versions(function_id))
+
+    async def get_version(self, function_id: str, version: int) -> Version:
+        return await self._run(lifecycle.get_version(function_id, version))
+
+    async def rollback(self, function_id: str, version: int) -> Deployment:
+        return await self._run(lifecycle.rollback(function_id, version))
+
+    async def create_schedule(
+        self,
+        function_id: str,
+        expression: str,
+        *,
+        payload: Any = None,
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> Schedule:
+        return await self._run(
+            lifecycle.create_schedule(function_id, expression, payload, enabled, description)
+        )
+
+    async def list_schedules(self, function_id: str | None = None) -> list[Schedule]:
+        return await self._run(lifecycle.list_schedules(function_id))
+
+    async def get_schedule(self, schedule_id: str) -> Schedule:
+        return await self._run(lifecycle.get_schedule(schedule_id))
+
+    async def update_schedule(
+        self,
+        schedule_id: str,
+        *,
+        expression: str | None = None,
+        payload: Any = None,
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> Schedule:
+        return await self._run(
+            lifecycle.update_schedule(schedule_id, expression, payload, enabled, description)
+        )
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self._run(lifecycle.delete_schedule(schedule_id))
+
+    async def run_schedule(self, schedule_id: str) -> QueuedInvocation:
+        return await self._run(lifecycle.run_schedule(schedule_id))
+
+    async def wait_for_invocation(
+        self,
+        invocation_id: str,
+        *,
+        timeout: float = DEFAULT_WAIT_SECONDS,
+        poll_interval: float = 0.25,
+    ) -> Invocation:
+        deadline = time.monotonic() + timeout
+        while True:
+            invocation = await self.get_invocation(invocation_id)
+            if invocation.finished:
+                return invocation
+            if time.monotonic() >= deadline:
+                raise WaitTimeoutError(
+                    f"invocation {invocation_id} is still {invocation.status} after {timeout:g} s"
+                )
+            await anyio.sleep(poll_interval)

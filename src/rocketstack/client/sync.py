@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from rocketstack.client import lifecycle
 from rocketstack.client.base import (
     DEFAULT_TIMEOUT,
     DEFAULT_WAIT_SECONDS,
@@ -27,6 +28,15 @@ from rocketstack.client.errors import (
     NotFoundError,
     WaitTimeoutError,
     error_from_response,
+)
+from rocketstack.client.lifecycle import (
+    Invocation,
+    InvocationPage,
+    Operation,
+    QueuedInvocation,
+    Schedule,
+    T,
+    Version,
 )
 from rocketstack.client.models import (
     ApiKey,
@@ -290,3 +300,111 @@ class Client(BaseClient):
             data["apiKey"],
             data["createdAt"],
         )
+
+    def _run(self, operation: Operation[T]) -> T:
+        return operation.parse(self._fetch(operation.call))
+
+    def invoke_queued(
+        self, function_id: str, event: Any = None, *, payload: bytes | None = None
+    ) -> QueuedInvocation:
+        """Queue an invocation (X-Invocation-Type: Event): it runs in the background, retried on
+        failure up to the function's maxRetryAttempts; follow it with get_invocation."""
+        return self._run(lifecycle.invoke_queued(function_id, event, payload))
+
+    def get_invocation(self, invocation_id: str) -> Invocation:
+        """Return an invocation with its result or error."""
+        return self._run(lifecycle.get_invocation(invocation_id))
+
+    def list_invocations(
+        self,
+        function_id: str,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> InvocationPage:
+        """List a function's invocations, newest first; `type` is "sync" or "queued"."""
+        return self._run(lifecycle.list_invocations(function_id, status, type, limit, cursor))
+
+    def redrive_invocation(self, invocation_id: str) -> list[str]:
+        """Queue a failed queued invocation again; return the ids queued."""
+        return self._run(lifecycle.redrive_invocation(invocation_id))
+
+    def redrive_function(self, function_id: str) -> list[str]:
+        """Queue every failed queued invocation of the function again; return the ids."""
+        return self._run(lifecycle.redrive_function(function_id))
+
+    def list_versions(self, function_id: str) -> list[Version]:
+        """List the function's versions, newest first."""
+        return self._run(lifecycle.list_versions(function_id))
+
+    def get_version(self, function_id: str, version: int) -> Version:
+        """Return one version of the function."""
+        return self._run(lifecycle.get_version(function_id, version))
+
+    def rollback(self, function_id: str, version: int) -> Deployment:
+        """Make `version` current again, as a new version; wait_until_ready(update=True)
+        waits for the switch."""
+        return self._run(lifecycle.rollback(function_id, version))
+
+    def create_schedule(
+        self,
+        function_id: str,
+        expression: str,
+        *,
+        payload: Any = None,
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> Schedule:
+        """Run the function on a cron expression (UTC) or rate(N minutes|hours|days)."""
+        return self._run(
+            lifecycle.create_schedule(function_id, expression, payload, enabled, description)
+        )
+
+    def list_schedules(self, function_id: str | None = None) -> list[Schedule]:
+        """List the schedules of one function, or of the whole tenant."""
+        return self._run(lifecycle.list_schedules(function_id))
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        return self._run(lifecycle.get_schedule(schedule_id))
+
+    def update_schedule(
+        self,
+        schedule_id: str,
+        *,
+        expression: str | None = None,
+        payload: Any = None,
+        enabled: bool | None = None,
+        description: str | None = None,
+    ) -> Schedule:
+        """Change the fields given; the others keep their values."""
+        return self._run(
+            lifecycle.update_schedule(schedule_id, expression, payload, enabled, description)
+        )
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._run(lifecycle.delete_schedule(schedule_id))
+
+    def run_schedule(self, schedule_id: str) -> QueuedInvocation:
+        """Run the schedule once now, as a queued invocation."""
+        return self._run(lifecycle.run_schedule(schedule_id))
+
+    def wait_for_invocation(
+        self,
+        invocation_id: str,
+        *,
+        timeout: float = DEFAULT_WAIT_SECONDS,
+        poll_interval: float = 0.25,
+    ) -> Invocation:
+        """Poll until the invocation succeeded or failed; raise WaitTimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            invocation = self.get_invocation(invocation_id)
+            if invocation.finished:
+                return invocation
+            if time.monotonic() >= deadline:
+                raise WaitTimeoutError(
+                    f"invocation {invocation_id} is still {invocation.status} after {timeout:g} s"
+                )
+            time.sleep(poll_interval)
