@@ -100,6 +100,21 @@ def test_cli_deploy_guide_example(cli: Cli, unique_name: str, tmp_path: Path, ex
     assert again["function"]["codeSha256"] == function["codeSha256"]
 
 
+def test_cli_deploy_retry_settings(cli: Cli, unique_name: str) -> None:
+    deployed = deploy_example(
+        cli, unique_name, "hello-python", "--max-retry-attempts", "0", "--max-event-age", "600"
+    )
+    assert deployed["function"]["maxRetryAttempts"] == 0
+    assert deployed["function"]["maxEventAgeSeconds"] == 600
+    changed = cli.json(
+        "functions", "deploy", str(EXAMPLES / "hello-python"), "--name", unique_name,
+        "--max-retry-attempts", "3",
+    )
+    assert changed["action"] == "updated"
+    assert changed["function"]["maxRetryAttempts"] == 3
+    assert changed["function"]["maxEventAgeSeconds"] == 600
+
+
 def test_cli_deploy_human_output(cli: Cli, unique_name: str) -> None:
     result = cli(
         "functions",

@@ -154,6 +154,22 @@ def deploy(
             show_default=False,
         ),
     ] = None,
+    max_retry_attempts: Annotated[
+        int | None,
+        typer.Option(
+            "--max-retry-attempts",
+            help="Retries of a failed queued invocation, 0-5 (new functions: 2).",
+            show_default=False,
+        ),
+    ] = None,
+    max_event_age: Annotated[
+        int | None,
+        typer.Option(
+            "--max-event-age",
+            help="Seconds a queued event may wait before it is dropped as failed, 1-86400.",
+            show_default=False,
+        ),
+    ] = None,
     description: Annotated[
         str | None,
         typer.Option("--description", help="Up to 256 characters.", show_default=False),
@@ -213,6 +229,8 @@ def deploy(
         "description": description,
         "is_public": public,
         "public_method": public_method.upper() if public_method else None,
+        "max_retry_attempts": max_retry_attempts,
+        "max_event_age_seconds": max_event_age,
     }
     progress = UploadProgress(stderr_is_terminal() and not json_output)
     with reporting(json_output), make_client(api_url, api_key, profile) as client:
