@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rocketstack.errors import Conflict, InvalidParameter
@@ -51,7 +51,28 @@ class Store:
         return cls(f"sqlite:///{data_dir / 'rocketstack.db'}")
 
     def create_schema(self) -> None:
+        """Create missing tables, then add columns that newer versions define to tables an
+        older version created. Only additive changes migrate this way."""
         schema.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        existing = inspect(self.engine)
+        with self._write_lock, self.engine.begin() as conn:
+            for table in schema.metadata.sorted_tables:
+                present = {column["name"] for column in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in present:
+                        continue
+                    column_type = column.type.compile(dialect=self.engine.dialect)
+                    clause = f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column_type}'
+                    default = column.default.arg if column.default is not None else None
+                    if default is not None and not callable(default):
+                        clause += f" DEFAULT {_sql_literal(default)}"
+                        if not column.nullable:
+                            clause += " NOT NULL"
+                    log.info("adding column %s.%s to a database of an older version", table.name, column.name)
+                    conn.execute(text(clause))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -330,6 +351,14 @@ class Store:
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(delete(schema.log_records).where(schema.log_records.c.timestamp < timestamp))
             conn.execute(delete(schema.reports).where(schema.reports.c.timestamp < timestamp))
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def encode_cursor(created_at: str, function_id: str) -> str:
