@@ -222,6 +222,7 @@ def test_rename_moves_public_url(api: Api, unique_name: str) -> None:
 
     assert renamed["lastUpdateStatus"] == "Successful"
     assert renamed["name"] == unique_name + "-new"
+    assert renamed["version"] == function["version"]
     assert renamed["publicUrl"] == old_url + "-new"
     assert httpx.get(old_url).status_code == 404
     assert httpx.get(renamed["publicUrl"]).text == "hi"
@@ -239,7 +240,10 @@ def test_update_public_flag_and_method(api: Api, unique_name: str) -> None:
     assert public["publicMethod"] == "POST"
     assert httpx.post(public["publicUrl"]).json() == {"ok": True}
     listed = api.http.get(f"/v1/functions/{function['id']}/invocations").json()["data"]["items"]
-    assert [(i["type"], i["trigger"], i["version"]) for i in listed] == [("sync", "public", 2)]
+    # Public settings belong to the function, not to a version: no version was added.
+    assert [(i["type"], i["trigger"], i["version"]) for i in listed] == [("sync", "public", 1)]
+    versions = api.http.get(f"/v1/functions/{function['id']}/versions").json()["data"]["items"]
+    assert [v["version"] for v in versions] == [1]
 
     response = api.http.patch(f"/v1/functions/{function['id']}", json={"isPublic": False})
     assert response.status_code == 202, response.text

@@ -47,6 +47,16 @@ _COLUMNS = {
     "maxRetryAttempts": "max_retry_attempts",
     "maxEventAgeSeconds": "max_event_age_seconds",
 }
+# Columns that belong to the function rather than to a version: changing only these takes
+# effect at once and records no version.
+_FUNCTION_LEVEL = {
+    "name",
+    "is_public",
+    "public_method",
+    "reserved_concurrency",
+    "max_retry_attempts",
+    "max_event_age_seconds",
+}
 
 
 class Updater:
@@ -105,6 +115,8 @@ class Updater:
         new_name = changes.get("name", record.name)
         if new_name != record.name and self.store.function_by_name(record.tenant_id, new_name):
             raise Conflict(f"a function named {new_name!r} already exists; choose another name")
+        if upload is None and set(changes) <= _FUNCTION_LEVEL:
+            return self._apply_function_level(record, changes)
         self._busy.add(record.id)
         try:
             if upload is not None:
@@ -115,6 +127,18 @@ class Updater:
         except BaseException:
             self._busy.discard(record.id)
             raise
+
+    def _apply_function_level(self, record: FunctionRecord, changes: dict[str, Any]) -> FunctionRecord:
+        if changes.get("is_public") and not changes.get("public_method", record.public_method):
+            changes["public_method"] = "POST"
+        updated = self.store.update_function(
+            record.id, **changes, last_update_status=SUCCESSFUL, last_update_status_reason=None
+        )
+        self.functions.invalidate(record.id)
+        if changes.get("name", record.name) != record.name:
+            # Instances see the function's name in their context and environment.
+            self.pool.retire(record.id)
+        return updated or record
 
     def rollback(self, record: FunctionRecord, version: int, request_id: str) -> FunctionRecord:
         """Make a kept version's code and configuration current again, as a new version."""
