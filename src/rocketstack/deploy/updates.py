@@ -115,8 +115,14 @@ class Updater:
         new_name = changes.get("name", record.name)
         if new_name != record.name and self.store.function_by_name(record.tenant_id, new_name):
             raise Conflict(f"a function named {new_name!r} already exists; choose another name")
-        if upload is None and set(changes) <= _FUNCTION_LEVEL:
-            return self._apply_function_level(record, changes)
+        version_changes = [
+            column
+            for column, value in changes.items()
+            if column not in _FUNCTION_LEVEL and getattr(record, column) != value
+        ]
+        if upload is None and not version_changes:
+            function_level = {k: v for k, v in changes.items() if k in _FUNCTION_LEVEL}
+            return self._apply_function_level(record, function_level)
         self._busy.add(record.id)
         try:
             if upload is not None:
