@@ -1,11 +1,11 @@
 """Schemathesis hooks for the contract test (loaded through SCHEMATHESIS_HOOKS).
 
 Most generated function ids do not exist, so requests would stop at 404 before reaching a
-handler. This hook points three of every four GET and POST requests with a made-up id at a
-ready function (ROCKETSTACK_FUZZ_FUNCTION_ID), so generated events reach real code, and
-keeps DELETE away from that function so it survives the whole run. A request that asks
-the logs route to follow gets `until` set to now, so its event stream ends instead of
-staying open until the request times out.
+handler. This hook points about three of every four GET and POST requests with a made-up
+id at a ready function (ROCKETSTACK_FUZZ_FUNCTION_ID), so generated events reach real
+code, and keeps DELETE away from that function so it survives the whole run. A request
+with follow=true for the logs route gets `until` set to now, so its event stream ends
+instead of staying open until the request times out.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The API as a contract: the OpenAPI document covers every route with its error
 responses, and a property-based fuzzer (schemathesis) sends generated requests, valid and
-invalid, to every operation of a running server, which must never answer 500 nor send a
+invalid, to every operation of a running server, which must never return 500 nor send a
 response that its own document does not describe."""
 
 from __future__ import annotations
