@@ -36,6 +36,8 @@ class Results:
     soak: SoakResult | None = None
     soak_command: str = ""
     profile: Profile | None = None
+    # What the server logged about its sandbox at start, e.g. mechanisms this host lacks.
+    isolation: list[str] = field(default_factory=list)
 
 
 def _command(command: list[str]) -> str:
@@ -248,8 +250,12 @@ def render(results: Results, plan: Plan, argv: list[str]) -> str:
         "",
         "Rocketstack against a floor (a bare Starlette app on uvicorn returning the same "
         '`{"ok": true}`) and against serverless-offline, all on loopback, with handlers that '
-        'return `{"ok": true}` (`benchmarks/handlers/`). Isolation and limits are on: the '
-        "server runs with its default sandbox and every function has its memory limit.",
+        'return `{"ok": true}` (`benchmarks/handlers/`). Each server runs with its default '
+        "sandbox backend and every function with its memory limit (128 MB by default).",
+        "",
+        "The server's start-up lines about isolation in this run: "
+        + ("; ".join(f"`{line}`" for line in results.isolation) or "none (no weaker mechanism reported)")
+        + ".",
         "",
         f"Run from {results.started} to {results.finished}"
         + (" in **quick mode** (tiny sizes; no verdict is meaningful)." if results.plan_quick else "."),

@@ -104,6 +104,7 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
             for kind in ("python", "node"):
                 targets.append(Target(f"serverless-offline HTTP {kind}", peer.route_url(kind)))
         scenarios.check_answers(targets)
+        results.isolation = _isolation_lines(main)
         results.targets = targets
         log("measuring throughput and latency")
         results.load = scenarios.measure_load(
@@ -183,6 +184,15 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
         scale_server.stop()
     results.finished = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return results
+
+
+def _isolation_lines(server: Server) -> list[str]:
+    """Return the server's start-up lines about its sandbox, for the report."""
+    return [
+        line.split("] ", 1)[-1]
+        for line in server.log().splitlines()
+        if "isolation" in line or "sandbox" in line
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,6 +109,7 @@ class Platform:
         return tenant
 
     async def start(self) -> None:
+        log.info("sandbox backend: %s", self.sandbox.name)
         for warning in self.sandbox.warnings:
             log.warning("weaker isolation: %s", warning)
         for runtime in self.runtimes.values():
