@@ -251,7 +251,7 @@ def render(results: Results, plan: Plan, argv: list[str]) -> str:
         "Rocketstack against a floor (a bare Starlette app on uvicorn returning the same "
         '`{"ok": true}`) and against serverless-offline, all on loopback, with handlers that '
         'return `{"ok": true}` (`benchmarks/handlers/`). Each server runs with its default '
-        "sandbox backend and every function with its memory limit (128 MB by default).",
+        "sandbox backend and every function with its memory limit (the default, 256 MB).",
         "",
         "The server's start-up lines about isolation in this run: "
         + ("; ".join(f"`{line}`" for line in results.isolation) or "none (no weaker mechanism reported)")
