@@ -7,6 +7,7 @@ import platform
 import statistics
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.loadgen import Target, wrk_command
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from benchmarks.run import Plan
 
 FLOOR = "floor (Starlette on uvicorn)"
+# Hand-written analysis of the targets, kept beside the bench and included in every report.
+NOTES = Path(__file__).parent / "notes.md"
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Results:
     profile: Profile | None = None
     # What the server logged about its sandbox at start, e.g. mechanisms this host lacks.
     isolation: list[str] = field(default_factory=list)
+    # (phase, 1-minute load average of the machine when the phase started)
+    load_averages: list[tuple[str, float]] = field(default_factory=list)
 
 
 def _command(command: list[str]) -> str:
@@ -263,7 +268,10 @@ def render(results: Results, plan: Plan, argv: list[str]) -> str:
         "The machine is shared: other engineers ran test suites on it during this run, so "
         "absolute figures are noisy. Every ratio compares figures measured in the same run, "
         f"in {plan.repetitions} interleaved repetitions (each target once, then all again), "
-        "and is the median of the per-repetition ratios.",
+        "and is the median of the per-repetition ratios. The machine's 1-minute load "
+        "average when each phase started: "
+        + ", ".join(f"{phase} {value:.1f}" for phase, value in results.load_averages)
+        + " (2 cores: anything above 2 means other work was competing for them).",
         "",
         "## Targets",
         "",
@@ -288,6 +296,8 @@ def render(results: Results, plan: Plan, argv: list[str]) -> str:
     lines += _cold_section(results)
     lines += _soak_section(results)
     lines += _profile_section(results)
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
     lines += _commands_section(results, plan, argv)
     lines += ["", "## Machine", ""]
     for key, value in results.machine.items():

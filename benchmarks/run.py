@@ -74,6 +74,13 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def phase(results: report.Results, name: str) -> None:
+    """Log the start of a phase and note the machine's load average then."""
+    load = os.getloadavg()[0]
+    results.load_averages.append((name, load))
+    log(f"{name} (load average {load:.1f})")
+
+
 def run(plan: Plan, out: Path, work: Path) -> report.Results:
     results = report.Results(plan_quick=plan.quick, connections=plan.connections)
     results.machine = report.machine()
@@ -106,7 +113,7 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
         scenarios.check_answers(targets)
         results.isolation = _isolation_lines(main)
         results.targets = targets
-        log("measuring throughput and latency")
+        phase(results, "throughput")
         results.load = scenarios.measure_load(
             targets, plan.repetitions, plan.seconds, plan.connections, log
         )
@@ -125,13 +132,13 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
                 main.process.pid, targets[1], plan.connections, 10, work
             )
 
-        log("measuring create to ready")
+        phase(results, "create to ready")
         for kind in ("python", "node"):
             results.create_ms[kind] = scenarios.create_to_ready(
                 main, kind, plan.create_samples, "create"
             )
 
-        log("measuring sustained load")
+        phase(results, "sustained load")
         invoke_python = targets[1]
         peak = statistics.median(r.requests_per_second for r in results.load[invoke_python.name].many)
         results.soak = scenarios.soak(
@@ -152,7 +159,7 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
         env={"ROCKETSTACK_MAX_INSTANCES": str(max(2, plan.cold_distinct - 2))},
     )
     try:
-        log("measuring cold starts")
+        phase(results, "cold starts")
         cold.start()
         for kind in ("python", "node"):
             results.cold[kind] = scenarios.cold_starts(
@@ -175,7 +182,7 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
         },
     )
     try:
-        log(f"deploying {plan.scale_functions} functions")
+        phase(results, "scale")
         scale_server.start()
         results.scale = scenarios.scale(
             scale_server, plan.scale_functions, plan.scale_max_instances, idle_seconds, log
