@@ -41,6 +41,8 @@ class Results:
     profile: Profile | None = None
     # What the server logged about its sandbox at start, e.g. mechanisms this host lacks.
     isolation: list[str] = field(default_factory=list)
+    # Why the run stopped early, when it did.
+    failure: str = ""
     # (phase, 1-minute load average of the machine when the phase started)
     load_averages: list[tuple[str, float]] = field(default_factory=list)
 
@@ -190,11 +192,14 @@ def _scale_rows(results: Results, table: Table) -> None:
             str(scale.idle_instance_processes),
             scale.idle_instance_processes == 0,
         )
+        # The cost of the functions is what they add to the server's resident set; the
+        # server's own start-up footprint (web framework, database, Console, MCP) is apart.
+        added = scale.rss_mb - scale.baseline_rss_mb
         table.add(
-            f"{scale.functions} deployed functions: server RSS",
+            f"{scale.functions} deployed functions: server memory they cost (RSS growth)",
             "< 100 MB",
-            f"{scale.rss_mb:.1f} MB (at start {scale.baseline_rss_mb:.1f} MB)",
-            scale.rss_mb < 100,
+            f"{added:.1f} MB ({scale.baseline_rss_mb:.1f} MB at start → {scale.rss_mb:.1f} MB)",
+            added < 100,
         )
         table.add(
             f"{scale.flood_functions} distinct functions invoked: most instances at once",
@@ -262,6 +267,11 @@ def render(results: Results, plan: Plan, argv: list[str]) -> str:
         + ("; ".join(f"`{line}`" for line in results.isolation) or "none (no weaker mechanism reported)")
         + ".",
         "",
+        *(
+            [f"**The run stopped early** ({results.failure}); the figures below are those "
+             "measured before that.", ""]
+            if results.failure else []
+        ),
         f"Run from {results.started} to {results.finished}"
         + (" in **quick mode** (tiny sizes; no verdict is meaningful)." if results.plan_quick else "."),
         "",

@@ -81,8 +81,8 @@ def phase(results: report.Results, name: str) -> None:
     log(f"{name} (load average {load:.1f})")
 
 
-def run(plan: Plan, out: Path, work: Path) -> report.Results:
-    results = report.Results(plan_quick=plan.quick, connections=plan.connections)
+def run(plan: Plan, results: report.Results, work: Path) -> None:
+    """Run every phase, filling `results` as each one finishes."""
     results.machine = report.machine()
     results.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     ensure_wrk()
@@ -190,7 +190,6 @@ def run(plan: Plan, out: Path, work: Path) -> report.Results:
     finally:
         scale_server.stop()
     results.finished = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    return results
 
 
 def _isolation_lines(server: Server) -> list[str]:
@@ -229,10 +228,20 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         for name in ("main", "cold", "scale"):
             (work / name).mkdir()
-        results = run(plan, out, work)
+        results = report.Results(plan_quick=plan.quick, connections=plan.connections)
+        failure: BaseException | None = None
+        try:
+            run(plan, results, work)
+        except (Exception, KeyboardInterrupt) as error:
+            # Write what was measured so far; the report says where the run stopped.
+            failure = error
+            results.failure = f"{type(error).__name__}: {error}"
+            results.finished = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.render(results, plan, sys.argv[1:]))
     log(f"wrote {out}")
+    if failure is not None:
+        raise failure
     return 0
 
 

@@ -250,8 +250,12 @@ def scale(
             if len(created) % 1000 == 0:
                 progress(f"scale: {len(created)} functions ready")
 
-    with ThreadPoolExecutor(8) as pool:
+    pool = ThreadPoolExecutor(8)
+    try:
         list(pool.map(create_one, range(count)))
+    finally:
+        # On an error or an interrupt, drop the creates still queued instead of running them.
+        pool.shutdown(cancel_futures=True)
     deploy_seconds = time.perf_counter() - started
     time.sleep(idle_seconds + 2)
     memory = process_memory(pid)

@@ -29,7 +29,7 @@ def test_bench_quick_mode_writes_report(tmp_path: Path) -> None:
         "cold start python (flood of functions",
         "cold start node (burst",
         "create → ready python",
-        "deployed functions: server RSS",
+        "deployed functions: server memory they cost",
         "idle warm python instance: USS",
         "idle warm node instance: USS",
         "sustained 2 s at 80% of peak",
