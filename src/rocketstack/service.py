@@ -30,16 +30,19 @@ class FunctionService:
         self.deployer: Deployer | None = None
         self._by_id: dict[str, FunctionRecord] = {}
         self._by_public: dict[tuple[str, str], str] = {}
+        # The reverse of _by_public, so invalidating one function is not a scan of all.
+        self._public_key: dict[str, tuple[str, str]] = {}
         self._specs: dict[str, FunctionSpec] = {}
         self._tenants_by_token: dict[str, Tenant] = {}
         # Called with each deleted function, after its row is gone and before its code is.
         self.on_delete: list[Callable[[FunctionRecord], None]] = []
 
     def invalidate(self, function_id: str) -> None:
-        record = self._by_id.pop(function_id, None)
+        self._by_id.pop(function_id, None)
         self._specs.pop(function_id, None)
-        if record is not None:
-            self._by_public = {k: v for k, v in self._by_public.items() if v != function_id}
+        key = self._public_key.pop(function_id, None)
+        if key is not None and self._by_public.get(key) == function_id:
+            del self._by_public[key]
 
     def get(self, tenant_id: str, function_id: str) -> FunctionRecord:
         """Return the tenant's function or raise NotFound; another tenant's id is not found."""
@@ -76,6 +79,7 @@ class FunctionService:
             return None
         self._by_id[record.id] = record
         self._by_public[(token, name)] = record.id
+        self._public_key[record.id] = (token, name)
         return record
 
     def spec(self, record: FunctionRecord) -> FunctionSpec:
