@@ -31,7 +31,7 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	touch $@
 
-# Every figure of docs/benchmarks.md, about 40 minutes; see that page for shorter runs.
+# Every figure of docs/benchmarks.md, about 50 minutes; see that page for shorter runs.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
