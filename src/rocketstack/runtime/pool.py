@@ -144,6 +144,8 @@ class InstancePool:
             runtime = self.runtimes[spec.runtime]
             if not runtime.available:
                 raise ServiceUnavailable(runtime.unavailable_reason or f"{spec.runtime} is unavailable")
+            # TODO: a cold start spawns and confines a fresh interpreter (hundreds of ms under
+            # load); a forked Python zygote and pre-started Node processes would cut it to ms.
             instance = self._new_instance(spec)
             loaded = await instance.start(request_id, timeout)
             _batch_schedule(instance)
