@@ -1,4 +1,4 @@
-"""Validation of the create form: each rule answers 400 naming the field, value and rule."""
+"""Validation of the create form: each rule returns 400 naming the field, value and rule."""
 
 from __future__ import annotations
 
