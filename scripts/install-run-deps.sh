@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system package `make run` wants: Debian's tini, the init of each instance.
-# Without root or apt-get it only says so; the server then warns and runs without it.
+# Installs the system package `make run` needs: Debian's tini, the init of each instance.
+# Without root or apt-get it only prints a hint; the server then warns and runs without it.
 set -uo pipefail
 
 command -v tini >/dev/null 2>&1 && exit 0

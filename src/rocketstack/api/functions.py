@@ -159,7 +159,7 @@ def build_router(platform: Platform, authenticate: Any) -> APIRouter:
     async def invoke_function(request: Request, function_id: str) -> Response:
         tenant = tenant_of(request)
         record = functions.get(tenant.id, function_id)
-        # The server answers this path with api/invoke.py before FastAPI sees it, except for
+        # The server handles this path with api/invoke.py before FastAPI sees it, except for
         # queued invokes; this route documents it and serves apps built without that front.
         queued = is_event_invocation(request)
         body = await read_body(request, MAX_EVENT_BYTES, "the invocation payload")

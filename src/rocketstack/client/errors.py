@@ -20,7 +20,7 @@ class ConfigurationError(ClientError):
 
 
 class APIConnectionError(ClientError):
-    """The server could not be reached, or did not answer in time."""
+    """The server could not be reached, or did not respond in time."""
 
 
 class WaitTimeoutError(ClientError):
@@ -28,7 +28,7 @@ class WaitTimeoutError(ClientError):
 
 
 class FunctionFailedError(ClientError):
-    """A create or update failed; `reason` says why, in words a user can act on."""
+    """A create or update failed; `reason` states why, in words a user can act on."""
 
     def __init__(self, message: str, function: Function, reason: str | None) -> None:
         super().__init__(message)
@@ -37,7 +37,7 @@ class FunctionFailedError(ClientError):
 
 
 class APIError(ClientError):
-    """The API answered with an error status."""
+    """The API returned an error status."""
 
     def __init__(self, status: int, code: str, message: str, request_id: str | None) -> None:
         super().__init__(message)

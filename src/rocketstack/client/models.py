@@ -1,4 +1,4 @@
-"""Typed results of the SDK, built from the API's JSON; each keeps the fields it knows."""
+"""Typed results of the SDK, built from the API's JSON; each keeps the fields it reads."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class FunctionPage:
 
 @dataclass(frozen=True)
 class Deployment:
-    """The 202 answer to a create or update: the function id and its status then."""
+    """The 202 response to a create or update: the function id and its status then."""
 
     resource_id: str
     status: str
@@ -81,7 +81,7 @@ class Deployment:
 
 @dataclass(frozen=True)
 class DeployResult:
-    """What `deploy` did: `action` is "created", "updated" or "unchanged"."""
+    """Result of `deploy`: `action` is "created", "updated" or "unchanged"."""
 
     function: Function
     action: str
@@ -154,7 +154,7 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class CreatedKey:
-    """A new API key; `key` is shown only in this answer."""
+    """A new API key; `key` is shown only in this response."""
 
     id: str
     prefix: str
@@ -164,7 +164,7 @@ class CreatedKey:
 
 @dataclass(frozen=True)
 class Tenant:
-    """A new tenant with its first API key, shown only in this answer."""
+    """A new tenant with its first API key, shown only in this response."""
 
     id: str
     name: str

@@ -1,4 +1,4 @@
-"""Checks that the handler's file is at the code root, and says where it is when it is not."""
+"""Checks that the handler's file is at the code root, and reports where it is when it is not."""
 
 from __future__ import annotations
 

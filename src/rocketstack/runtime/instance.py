@@ -298,7 +298,7 @@ class Instance:
     async def _exchange(
         self, header: dict[str, Any], payload: bytes, timeout: float
     ) -> tuple[dict[str, Any], bytes]:
-        """Send one message and wait for the instance's answer, a timeout, or its exit."""
+        """Send one message and wait for the instance's reply, a timeout, or its exit."""
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
         if self.exit_status is not None:

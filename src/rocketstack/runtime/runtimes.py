@@ -1,4 +1,4 @@
-"""Finds the interpreter of each runtime once at start, and says why one is unavailable."""
+"""Finds the interpreter of each runtime once at start, and reports why one is unavailable."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class RuntimeInfo:
     name: str
     executable: str | None
     version: str | None
-    # Why the runtime is unavailable, in words an operator can act on; None when usable.
+    # Reason the runtime is unavailable, in words an operator can act on; None when usable.
     unavailable_reason: str | None
     # File extensions tried, in order, for the module part of a handler.
     extensions: tuple[str, ...]

@@ -13,8 +13,8 @@ from rocketstack.errors import InvalidParameter
 
 _RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-# The longest rate() period; longer ones would put the next run past dates Python can
-# represent and are better written as cron.
+# The maximum rate() period. Longer ones would put the next run past the dates Python can
+# represent, and cron suits yearly runs better.
 MAX_RATE_SECONDS = 365 * 86400
 _EXAMPLES = "e.g. '*/5 * * * *' (every 5 minutes, UTC) or 'rate(1 hour)'"
 

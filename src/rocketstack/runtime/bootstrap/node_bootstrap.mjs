@@ -53,7 +53,7 @@ console.trace = (...args) => {
   log('stderr', [util.format(...args) + '\n' + holder.stack.split('\n').slice(1).join('\n')]);
 };
 
-// The longest error message sent to the host; the rest is cut with a note.
+// The maximum length of an error message sent to the host; the rest is cut with a note.
 const MAX_ERROR_MESSAGE = 64 * 1024;
 
 function clip(message) {

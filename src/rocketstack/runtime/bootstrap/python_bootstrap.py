@@ -150,7 +150,7 @@ class RecordHandler(logging.Handler):
 
 
 class Context:
-    """What the handler gets as `context`, in the style of Lambda's Python context."""
+    """The handler's `context` argument, in the style of Lambda's Python context."""
 
     def __init__(self, request_id, deadline_ms, spec):
         self.aws_request_id = request_id
@@ -171,7 +171,7 @@ class ResultNotSerializable(Exception):
     pass
 
 
-# The longest error message sent to the host; the rest is cut with a note.
+# The maximum length of an error message sent to the host; the rest is cut with a note.
 MAX_ERROR_MESSAGE = 64 * 1024
 
 
