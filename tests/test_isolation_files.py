@@ -118,11 +118,12 @@ def test_other_processes_invisible_in_proc(server: Server, api: Api, unique_name
     probe = api.deploy(unique_name, "python3.12", "handler.handler", make_zip({"handler.py": PROBE_PY}))
     result = _probe(api, probe["id"], {})
     processes = result["processes"]
-    # Only the instance's own processes are there: tini as PID 1 of its namespace, and
-    # the runtime it started.
+    # Only the instance's own processes are there. Python instances are forks of the
+    # runtime's zygote: PID 1 of the namespace is the instance's init, which reaps orphans,
+    # and PID 2 the runtime it started.
     assert sorted(processes) == ["1", "2"]
-    assert "tini" in processes["1"]["cmdline"]
-    assert "python_bootstrap" in processes["2"]["cmdline"]
+    assert "python_zygote" in processes["1"]["cmdline"]
+    assert "python_zygote" in processes["2"]["cmdline"]
     assert str(server.process.pid if server.process else "") not in processes
     assert result["pid"] == 2
 

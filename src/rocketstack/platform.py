@@ -130,5 +130,6 @@ class Platform:
         await self.updater.close()
         await self.deployer.close()
         await self.pool.close()
+        self.sandbox.close()
         await self.records.stop()
         self.store.close()

@@ -36,6 +36,13 @@ class RuntimeInfo:
     def available(self) -> bool:
         return self.executable is not None
 
+    def zygote_argv(self) -> tuple[str, ...]:
+        """Return the command of this runtime's zygote, or () when it has none: Node
+        cannot fork a started process, so its instances always execute `argv`."""
+        if self.name != PYTHON or self.executable is None:
+            return ()
+        return (self.executable, "-I", "-S", str(BOOTSTRAP_DIR / "python_zygote.py"))
+
     def argv(self, in_fd: int, out_fd: int, memory_mb: int) -> list[str]:
         assert self.executable is not None, "argv() needs an available runtime"
         if self.name == PYTHON:

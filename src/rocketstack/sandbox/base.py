@@ -32,6 +32,10 @@ class LaunchSpec:
     fds: dict[int, int] = field(default_factory=dict)
     # Read-only paths the runtime itself needs (interpreter, bootstrap).
     runtime_paths: tuple[Path, ...] = ()
+    # The command of a zygote that can fork this instance instead of executing `argv`
+    # (see runtime/bootstrap/python_zygote.py); empty when the runtime has none. Backends
+    # that cannot use one execute `argv`.
+    zygote_argv: tuple[str, ...] = ()
 
 
 class SandboxedProcess(abc.ABC):
@@ -73,6 +77,9 @@ class Sandbox(abc.ABC):
     def code_path(self, code_dir: Path) -> Path:
         """Return the path at which an instance finds the code that is at `code_dir` on the host."""
         return code_dir
+
+    def close(self) -> None:
+        """Stop what the backend runs for itself; instances are stopped before."""
 
     @abc.abstractmethod
     async def spawn(self, spec: LaunchSpec) -> SandboxedProcess:

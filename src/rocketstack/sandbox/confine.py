@@ -9,6 +9,7 @@ starts), so it only makes system calls and touches no locks of the parent."""
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import os
 import resource
@@ -16,6 +17,7 @@ import signal
 import socket
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from rocketstack.sandbox import linux
 
@@ -168,3 +170,47 @@ def _loopback_up() -> None:
         request = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, request))[1]
         fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
+def encode_plan(plan: Confinement) -> dict[str, object]:
+    """Return `plan` as JSON-ready values, for a zygote that confines its forked children;
+    the error pipe travels as a file descriptor of its own."""
+    return {
+        "staging": plan.staging,
+        "uid": plan.uid,
+        "gid": plan.gid,
+        "cgroup_procs": list(plan.cgroup_procs),
+        "unshare_flags": plan.unshare_flags,
+        "binds": [list(pair) for pair in plan.binds],
+        "symlinks": [list(pair) for pair in plan.symlinks],
+        "files": [[path, base64.b64encode(content).decode()] for path, content in plan.files],
+        "tmp_mb": plan.tmp_mb,
+        "workdir": plan.workdir,
+        "rlimits": [list(pair) for pair in plan.rlimits],
+        "loopback_up": plan.loopback_up,
+        "hostname": plan.hostname,
+        "seccomp": base64.b64encode(plan.seccomp).decode() if plan.seccomp else None,
+        "extra_tmpfs": [list(pair) for pair in plan.extra_tmpfs],
+    }
+
+
+def decode_plan(data: dict[str, Any], error_fd: int) -> Confinement:
+    """Rebuild the plan that `encode_plan` wrote, reporting failures to `error_fd`."""
+    return Confinement(
+        staging=data["staging"],
+        uid=data["uid"],
+        gid=data["gid"],
+        cgroup_procs=tuple(data["cgroup_procs"]),
+        unshare_flags=data["unshare_flags"],
+        binds=tuple((source, target) for source, target in data["binds"]),
+        symlinks=tuple((link, target) for link, target in data["symlinks"]),
+        files=tuple((path, base64.b64decode(content)) for path, content in data["files"]),
+        tmp_mb=data["tmp_mb"],
+        workdir=data["workdir"],
+        rlimits=tuple((limit, value) for limit, value in data["rlimits"]),
+        loopback_up=data["loopback_up"],
+        hostname=data["hostname"],
+        seccomp=base64.b64decode(data["seccomp"]) if data["seccomp"] else None,
+        error_fd=error_fd,
+        extra_tmpfs=tuple((path, size) for path, size in data["extra_tmpfs"]),
+    )

@@ -7,6 +7,7 @@ its namespace and then execs the runtime, so killing it kills everything it star
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import errno
@@ -20,8 +21,9 @@ from pathlib import Path
 from rocketstack.sandbox import linux
 from rocketstack.sandbox.base import LaunchSpec, Sandbox, SandboxedProcess
 from rocketstack.sandbox.cgroups import CgroupV1
-from rocketstack.sandbox.confine import Confinement, confine
+from rocketstack.sandbox.confine import Confinement, confine, encode_plan
 from rocketstack.sandbox.process import LocalProcess
+from rocketstack.sandbox.zygote import ForkedProcess, Zygote
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +98,15 @@ class NamespaceSandbox(Sandbox):
         uids = list(range(UID_BASE, UID_BASE + UID_COUNT))
         self._free_uids = collections.deque(uids[start:] + uids[:start])
         self._etc_files = _etc_files()
+        self._zygotes: dict[tuple[str, ...], Zygote] = {}
 
     def code_path(self, code_dir: Path) -> Path:
         return Path(TASK_ROOT)
 
     def close(self) -> None:
+        for zygote in self._zygotes.values():
+            zygote.close()
+        self._zygotes.clear()
         with contextlib.suppress(OSError):
             os.close(self._own_pid_ns)
 
@@ -158,8 +164,14 @@ class NamespaceSandbox(Sandbox):
 
     async def spawn(self, spec: LaunchSpec) -> SandboxedProcess:
         for attempt in range(_SPAWN_ATTEMPTS):
+            uid = self._take_uid()
             try:
-                return self._spawn_as(spec, self._take_uid())
+                zygote = self._zygote(spec.zygote_argv)
+                if zygote is not None:
+                    return await self._fork_as(spec, uid, zygote)
+                # In a worker thread: the parent waits for the child's whole confinement
+                # and exec (about 20 ms), which would otherwise stall every request.
+                return await asyncio.to_thread(self._spawn_as, spec, uid)
             except OSError as error:
                 # execve fails with EAGAIN when processes left under this uid (by another
                 # server, or zombies not yet reaped) reach RLIMIT_NPROC: try another uid.
@@ -167,6 +179,62 @@ class NamespaceSandbox(Sandbox):
                     raise
                 log.warning("uid busy for instance %s, retrying with another: %s", spec.instance_id, error)
         raise AssertionError("unreachable")
+
+    def _zygote(self, argv: tuple[str, ...]) -> Zygote | None:
+        """Return the running zygote for `argv`, starting it the first time; None when
+        there is none or it cannot start (the instance is then executed)."""
+        if not argv:
+            return None
+        zygote = self._zygotes.get(argv)
+        if zygote is None:
+            zygote = self._zygotes[argv] = Zygote(list(argv))
+        if not zygote.running:
+            try:
+                zygote.close()
+                zygote.start()
+            except OSError as error:
+                log.warning("cannot start the zygote %s, executing instances instead: %s", argv[-1], error)
+                return None
+        return zygote
+
+    async def _fork_as(self, spec: LaunchSpec, uid: int, zygote: Zygote) -> SandboxedProcess:
+        """Have `zygote` fork the instance and confine it with the plan of an executed one."""
+        group = None
+        error_r, error_w = os.pipe2(os.O_CLOEXEC)
+        numbers = sorted(spec.fds)
+        try:
+            if self.cgroups.available:
+                group = self.cgroups.create(
+                    spec.instance_id, spec.limits.memory_mb, spec.limits.max_processes
+                )
+            procs = group.procs_files() if group is not None else ()
+            plan = self.plan(spec, uid, procs, -1)
+            request = {"plan": encode_plan(plan), "argv": spec.argv, "env": spec.env, "fds": numbers}
+            fds = [spec.fds[number] for number in numbers] + [error_w]
+            pid, pidfd = await zygote.fork(request, fds)
+            os.close(error_w)
+            error_w = -1
+            # The child closes its copy of the pipe when it is confined and its runtime
+            # started, or writes why it failed and exits.
+            reason = await _read_to_end(error_r)
+        except BaseException as error:
+            if error_w >= 0:
+                os.close(error_w)
+            os.close(error_r)
+            if group is not None:
+                group.kill_all()
+                group.remove()
+            if not (isinstance(error, OSError) and error.errno == errno.EAGAIN):
+                self._free_uids.append(uid)
+            raise
+        os.close(error_r)
+        process = ForkedProcess(zygote, pid, pidfd, group, on_release=lambda: self._free_uids.append(uid))
+        if reason:
+            process.kill()
+            process.release()
+            busy = "Resource temporarily unavailable" in reason
+            raise OSError(errno.EAGAIN if busy else errno.EPERM, f"sandbox setup failed at {reason}")
+        return process
 
     def _take_uid(self) -> int:
         if not self._free_uids:
@@ -258,6 +326,34 @@ def _probe_limits():  # type: ignore[no-untyped-def]
 
 def _covered(path: str, binds: list[tuple[str, str]]) -> bool:
     return any(path == target or path.startswith(target.rstrip("/") + "/") for _, target in binds)
+
+
+async def _read_to_end(fd: int, seconds: float = 30.0) -> str:
+    """Read a pipe until every writer closed it, without blocking the event loop."""
+    os.set_blocking(fd, False)
+    loop = asyncio.get_running_loop()
+    chunks: list[bytes] = []
+    done = loop.create_future()
+
+    def on_readable() -> None:
+        try:
+            while chunk := os.read(fd, 4096):
+                chunks.append(chunk)
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, on_readable)
+    try:
+        await asyncio.wait_for(done, seconds)
+    except asyncio.TimeoutError:
+        return "a confinement step did not finish in time"
+    finally:
+        loop.remove_reader(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def _read_all(fd: int) -> str:

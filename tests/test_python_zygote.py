@@ -1,0 +1,114 @@
+"""Python instances are forks of one zygote per server: many of them at once, an exit
+status that reaches the caller, and a zygote that dies and is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from tests.harness import Api, Server, make_zip
+
+EXIT_PY = '''
+import os
+
+def handler(event, context):
+    if event.get("exit") is not None:
+        os._exit(event["exit"])
+    return {"pid": os.getpid(), "ppid": os.getppid()}
+'''
+
+
+def _zygotes(server: Server) -> list[int]:
+    assert server.process is not None
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as file:
+                command = file.read()
+        except OSError:
+            continue
+        if parent == server.process.pid and b"python_zygote" in command:
+            found.append(int(entry))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                if int(stat.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Return True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def test_many_instances_at_once(fresh_server: Server) -> None:
+    # Each instance keeps descriptors open in the server, so later instances get high
+    # numbers. Every one of them must still reach its runtime at the right number.
+    fresh_server.start()
+    with fresh_server.client() as api:
+        functions = [
+            api.deploy(f"many{index}", "python3.12", "handler.handler", make_zip({"handler.py": EXIT_PY}))
+            for index in range(40)
+        ]
+        for function in functions:
+            response = api.invoke(function["id"], {})
+            assert response.status_code == 200, response.text
+            # The runtime is PID 2 of its namespace, below the instance's init.
+            assert response.json() == {"pid": 2, "ppid": 1}
+
+
+def test_exit_status_reaches_the_caller(api: Api, unique_name: str) -> None:
+    function = api.deploy(unique_name, "python3.12", "handler.handler", make_zip({"handler.py": EXIT_PY}))
+    response = api.invoke(function["id"], {"exit": 3})
+    # A function error: the handler's process exited, with the status it chose.
+    assert response.status_code == 500, response.text
+    assert response.json()["errorType"] == "ProcessExited"
+    assert "exit status 3" in response.json()["errorMessage"]
+    # The next invocation starts a fresh instance.
+    assert api.invoke(function["id"], {}).status_code == 200
+
+
+def test_killed_zygote_is_replaced(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as api:
+            function = api.deploy("survivor", "python3.12", "handler.handler", make_zip({"handler.py": EXIT_PY}))
+            assert api.invoke(function["id"], {}).status_code == 200
+            (zygote,) = _zygotes(server)
+            instances = _children(zygote)
+            assert instances
+            os.kill(zygote, signal.SIGKILL)
+            # Its instances die with it.
+            deadline = time.monotonic() + 15
+            while any(_running(pid) for pid in instances) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not any(_running(pid) for pid in instances)
+            # The next call starts a new zygote and instance.
+            response = api.invoke(function["id"], {})
+            while response.status_code != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                response = api.invoke(function["id"], {})
+            assert response.status_code == 200, response.text
+            assert _zygotes(server) not in ([], [zygote])
+    finally:
+        server.stop()
