@@ -54,6 +54,10 @@ class Settings:
     unreserved_concurrency: int = 100
     # Instances (idle or busy) on this node; least recently used idle ones stop first.
     max_instances: int = 256
+    # Processes kept started and confined ahead of need, per runtime and memory size in
+    # recent use; a cold start takes one of them instead of starting a runtime. 0 turns
+    # this off.
+    prestarted_per_size: int = 2
     # Bytes of log output kept per invocation before a truncation marker is stored.
     log_max_bytes_per_invocation: int = 1024 * 1024
     log_retention_days: int = 7
@@ -128,6 +132,7 @@ class Settings:
                 env, "ROCKETSTACK_UNRESERVED_CONCURRENCY", 100, 1, 100_000
             ),
             max_instances=_int(env, "ROCKETSTACK_MAX_INSTANCES", 256, 1, 100_000),
+            prestarted_per_size=_int(env, "ROCKETSTACK_PRESTARTED_PER_SIZE", 2, 0, 64),
             log_max_bytes_per_invocation=_int(
                 env, "ROCKETSTACK_LOG_MAX_BYTES_PER_INVOCATION", 1024 * 1024, 1024, 1 << 30
             ),

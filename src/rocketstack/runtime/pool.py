@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,12 +15,14 @@ import orjson
 
 from rocketstack.errors import FunctionPaused, ServiceUnavailable, Throttled
 from rocketstack.runtime.instance import (
+    IllegalTransition,
     Instance,
     InstanceState,
     InvocationOutcome,
     LoadOutcome,
     Outcome,
 )
+from rocketstack.runtime.prestart import Prestarter, link_tree
 from rocketstack.runtime.runtimes import RuntimeInfo
 from rocketstack.runtime.spec import FunctionSpec
 from rocketstack.sandbox.base import Sandbox
@@ -63,15 +64,24 @@ class InstancePool:
         # Versions that must not take new invocations; their busy instances stop on release.
         self._retired: set[str] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self.prestarter = Prestarter(
+            runtimes,
+            sandbox,
+            settings.data_dir / "slots",
+            settings.prestarted_per_size,
+            settings.log_max_bytes_per_invocation,
+        )
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap_idle(), name="idle-reaper")
+        self.prestarter.start()
 
     async def close(self) -> None:
         if self._reaper:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
+        await self.prestarter.close()
         for instance in list(self._instances):
             instance.stop()
         self._instances.clear()
@@ -93,9 +103,7 @@ class InstancePool:
                 0.0,
                 {"errorType": "RuntimeUnavailable", "errorMessage": runtime.unavailable_reason or "", "stackTrace": []},
             )
-        instance = self._new_instance(spec)
-        outcome = await instance.start(request_id, float(spec.timeout_seconds))
-        _batch_schedule(instance)
+        instance, outcome = await self._start_instance(spec, request_id, float(spec.timeout_seconds))
         self.records.add(outcome.logs, None)
         if outcome.ok and spec.key not in self._retired:
             self._park(instance)
@@ -144,11 +152,7 @@ class InstancePool:
             runtime = self.runtimes[spec.runtime]
             if not runtime.available:
                 raise ServiceUnavailable(runtime.unavailable_reason or f"{spec.runtime} is unavailable")
-            # TODO: a cold start spawns and confines a fresh interpreter (hundreds of ms under
-            # load); a forked Python zygote and pre-started Node processes would cut it to ms.
-            instance = self._new_instance(spec)
-            loaded = await instance.start(request_id, timeout)
-            _batch_schedule(instance)
+            instance, loaded = await self._start_instance(spec, request_id, timeout)
             logs.extend(loaded.logs)
             init_ms = loaded.init_ms
             if not loaded.ok:
@@ -224,14 +228,31 @@ class InstancePool:
             ),
         )
 
-    def _new_instance(self, spec: FunctionSpec) -> Instance:
+    async def _start_instance(
+        self, spec: FunctionSpec, request_id: str, timeout: float
+    ) -> tuple[Instance, LoadOutcome]:
+        """Start an instance of `spec` and load its handler: in a pre-started process when
+        one of its runtime and memory size is ready, else in a new one."""
         if len(self._instances) >= self.settings.max_instances:
             self._evict_least_recently_used()
+        started = time.perf_counter()
+        instance = self.prestarter.take(spec.runtime, spec.memory_mb)
+        if instance is not None:
+            try:
+                await asyncio.to_thread(link_tree, spec.code_dir, instance.code_dir)
+                instance.adopt(spec)
+            except (OSError, IllegalTransition) as error:
+                log.warning("could not use a pre-started instance for %s: %s", spec.key, error)
+                instance.stop()
+                instance = None
+        if instance is not None:
+            self._instances.add(instance)
+            return instance, await instance.load(request_id, timeout, started)
         instance = Instance(
             spec, self.runtimes[spec.runtime], self.sandbox, self.settings.log_max_bytes_per_invocation
         )
         self._instances.add(instance)
-        return instance
+        return instance, await instance.start(request_id, timeout)
 
     def _evict_least_recently_used(self) -> None:
         idle = [i for instances in self._idle.values() for i in instances]
@@ -292,18 +313,6 @@ class InstancePool:
                     self._idle[key] = keep
                 else:
                     del self._idle[key]
-
-
-def _batch_schedule(instance: Instance) -> None:
-    """Put the instance's process under SCHED_BATCH. Without it, each invocation's wake-up
-    of the instance preempts the server's event loop in the middle of its batch of ready
-    requests (one measurement at 32 connections on 2 cores: half the throughput). The
-    Python bootstrap also sets it for itself, for sandboxes whose direct child is a launcher."""
-    process = instance.process
-    if process is None or instance.state is InstanceState.STOPPED:
-        return
-    with contextlib.suppress(OSError):
-        os.sched_setscheduler(process.pid, os.SCHED_BATCH, os.sched_param(0))
 
 
 def _error_line(body: bytes) -> str:

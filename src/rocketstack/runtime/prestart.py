@@ -1,0 +1,193 @@
+"""Instances started and confined ahead of need. A cold start takes one of them, links its
+function's files into the instance's code directory and sends the load message, so it
+skips the fork, the sandbox set-up and the runtime's boot. The set is refilled in the
+background, one process at a time, for each runtime and memory size in recent use.
+
+An instance's code directory is bound into its sandbox when the process starts, before
+its function is known. It is therefore an empty directory (a slot) that the host fills
+with hard links to the function's files: cheap, and the files stay read-only inside."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import errno
+import itertools
+import logging
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from rocketstack.deploy.validation import DEFAULT_MEMORY_MB
+from rocketstack.runtime.instance import Instance
+from rocketstack.runtime.runtimes import RuntimeInfo
+from rocketstack.runtime.spec import FunctionSpec
+from rocketstack.sandbox.base import Sandbox
+
+log = logging.getLogger(__name__)
+
+# Runtime and memory size pairs kept filled; the least recently used one beyond this is
+# emptied.
+MAX_SIZES = 4
+
+SizeKey = tuple[str, int]
+
+
+class Prestarter:
+    def __init__(
+        self,
+        runtimes: dict[str, RuntimeInfo],
+        sandbox: Sandbox,
+        slots_dir: Path,
+        per_size: int,
+        log_max_bytes: int,
+    ) -> None:
+        self.runtimes = runtimes
+        self.sandbox = sandbox
+        self.slots_dir = slots_dir
+        self.per_size = per_size
+        self.log_max_bytes = log_max_bytes
+        self._ready: dict[SizeKey, collections.deque[Instance]] = collections.defaultdict(collections.deque)
+        # Sizes in recent use, least recent first.
+        self._sizes: collections.OrderedDict[SizeKey, None] = collections.OrderedDict()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._slot_numbers = itertools.count(1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_size > 0
+
+    def start(self) -> None:
+        if not self.enabled:
+            return
+        # Slots of an earlier run belong to processes that are gone.
+        shutil.rmtree(self.slots_dir, ignore_errors=True)
+        self.slots_dir.mkdir(parents=True, mode=0o700)
+        # Filled at start, before the first function: each runtime at the default memoryMb.
+        for name, runtime in self.runtimes.items():
+            if runtime.available:
+                self._sizes[(name, DEFAULT_MEMORY_MB)] = None
+        self._task = asyncio.create_task(self._refill(), name="prestart-refill")
+        self._wake.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for ready in self._ready.values():
+            while ready:
+                ready.popleft().stop()
+
+    def ready_count(self, runtime: str, memory_mb: int) -> int:
+        return len(self._ready.get((runtime, memory_mb), ()))
+
+    def take(self, runtime: str, memory_mb: int) -> Instance | None:
+        """Return a started instance of `runtime` with `memory_mb`, or None when none is
+        ready; either way the size is refilled."""
+        if not self.enabled:
+            return None
+        key = (runtime, memory_mb)
+        self._note(key)
+        self._wake.set()
+        ready = self._ready.get(key)
+        while ready:
+            instance = ready.popleft()
+            if instance.alive:
+                return instance
+            instance.stop()
+        return None
+
+    def _note(self, key: SizeKey) -> None:
+        if key in self._sizes:
+            self._sizes.move_to_end(key)
+            return
+        self._sizes[key] = None
+        while len(self._sizes) > MAX_SIZES:
+            dropped, _ = self._sizes.popitem(last=False)
+            for instance in self._ready.pop(dropped, ()):
+                instance.stop()
+
+    def _short(self) -> SizeKey | None:
+        """Return the most recently used size with fewer ready instances than wanted."""
+        for key in reversed(self._sizes):
+            ready = self._ready[key]
+            for instance in [i for i in ready if not i.alive]:
+                ready.remove(instance)
+                instance.stop()
+            if len(ready) < self.per_size:
+                return key
+        return None
+
+    async def _refill(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while (key := self._short()) is not None:
+                try:
+                    instance = await self._start_one(*key)
+                except OSError as error:
+                    log.warning("could not pre-start a %s instance: %s", key[0], error)
+                    instance = None
+                if instance is None:
+                    # The runtime cannot start now; the next cold start tries again.
+                    break
+                if key in self._sizes:
+                    self._ready[key].append(instance)
+                else:
+                    instance.stop()
+
+    async def _start_one(self, runtime: str, memory_mb: int) -> Instance | None:
+        slot = self.slots_dir / f"s{next(self._slot_numbers)}"
+        slot.mkdir(mode=0o755)
+        os.chmod(slot, 0o755)
+        placeholder = FunctionSpec(
+            function_id="",
+            tenant_id="",
+            name="",
+            version=0,
+            runtime=runtime,
+            handler="",
+            code_dir=slot,
+            env=(),
+            memory_mb=memory_mb,
+            timeout_seconds=0,
+            reserved_concurrency=None,
+        )
+        instance = Instance(placeholder, self.runtimes[runtime], self.sandbox, self.log_max_bytes, slot=slot)
+        failure = await instance.spawn()
+        if failure is not None:
+            log.warning("could not pre-start a %s instance: %s", runtime, (failure.error or {}).get("errorMessage"))
+            return None
+        return instance
+
+
+def link_tree(source: Path, target: Path) -> None:
+    """Fill the empty directory `target` with hard links to the files under `source`.
+    Directories are created with the same modes, and a file is copied where the file
+    system cannot link it."""
+    for root, dirs, files in os.walk(source):
+        relative = os.path.relpath(root, source)
+        into = target if relative == "." else target / relative
+        for name in dirs:
+            origin = os.path.join(root, name)
+            if os.path.islink(origin):
+                _link(origin, into / name)
+            else:
+                os.mkdir(into / name)
+                os.chmod(into / name, stat.S_IMODE(os.lstat(origin).st_mode))
+        for name in files:
+            _link(os.path.join(root, name), into / name)
+
+
+def _link(origin: str, destination: Path) -> None:
+    try:
+        os.link(origin, destination, follow_symlinks=False)
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copy2(origin, destination, follow_symlinks=False)

@@ -1,0 +1,160 @@
+"""Processes started ahead of need. A server keeps ROCKETSTACK_PRESTARTED_PER_SIZE of them
+per runtime and memory size in recent use, and a cold start takes one. A function in such
+a process reads only its own code, settings and state."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from tests.harness import Server, make_zip
+
+PROBE_PY = '''
+import os
+
+calls = 0
+
+def handler(event, context):
+    global calls
+    calls += 1
+    return {
+        "files": sorted(os.listdir("/var/task")),
+        "cwd": os.getcwd(),
+        "colour": os.environ.get("COLOUR"),
+        "memory": context.memory_limit_in_mb,
+        "calls": calls,
+    }
+'''
+
+PROBE_JS = '''
+const fs = require('fs');
+let calls = 0;
+exports.handler = async (event, context) => {
+  calls += 1;
+  return {
+    files: fs.readdirSync('/var/task').sort(),
+    cwd: process.cwd(),
+    colour: process.env.COLOUR || null,
+    memory: Number(context.memoryLimitInMB),
+    calls,
+  };
+};
+'''
+
+
+def _tree() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except OSError:
+        return b""
+
+
+def _instances(server: Server) -> dict[str, int]:
+    """Count the instances below the server per runtime: Python ones are children of the
+    zygote, Node ones children of the server that run the Node bootstrap."""
+    assert server.process is not None
+    tree = _tree()
+    counts = {"python": 0, "node": 0}
+    for child in tree.get(server.process.pid, []):
+        command = _cmdline(child)
+        if b"python_zygote" in command:
+            counts["python"] += len(tree.get(child, []))
+        elif b"node_bootstrap" in command:
+            counts["node"] += 1
+    return counts
+
+
+def _wait_for(server: Server, expected: dict[str, int], seconds: float = 20.0) -> dict[str, int]:
+    deadline = time.monotonic() + seconds
+    counts = _instances(server)
+    while counts != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        counts = _instances(server)
+    return counts
+
+
+def test_processes_wait_before_any_function(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_PRESTARTED_PER_SIZE": "2"}).start()
+    try:
+        # Two per runtime at the default memory size, with no function deployed yet.
+        assert _wait_for(server, {"python": 2, "node": 2}) == {"python": 2, "node": 2}
+        with server.client() as api:
+            function = api.deploy("first", "python3.12", "handler.handler", make_zip({"handler.py": PROBE_PY}))
+            assert api.invoke(function["id"], {}).status_code == 200
+        # The function's instance took a waiting process, and another one replaced it.
+        assert _wait_for(server, {"python": 3, "node": 2}) == {"python": 3, "node": 2}
+        slots = sorted(os.listdir(tmp_path / "data" / "slots"))
+        assert len(slots) == 5
+    finally:
+        server.stop()
+
+
+def test_functions_taking_waiting_processes_see_only_their_own(tmp_path: Path) -> None:
+    # One waiting process per size, and at most two instances: most cold starts below
+    # take a waiting process, and instances stop and start often.
+    env = {"ROCKETSTACK_PRESTARTED_PER_SIZE": "1", "ROCKETSTACK_MAX_INSTANCES": "2"}
+    server = Server(tmp_path / "data", env=env).start()
+    try:
+        with server.client() as api:
+            functions = []
+            for index, colour in enumerate(("red", "green", "blue")):
+                files = {"handler.py": PROBE_PY, f"own-{index}.txt": colour}
+                functions.append(api.deploy(f"py{index}", "python3.12", "handler.handler",
+                                            make_zip(files), env=json.dumps({"COLOUR": colour})))
+                files = {"index.js": PROBE_JS, f"own-{index}.txt": colour}
+                functions.append(api.deploy(f"js{index}", "nodejs20.x", "index.handler",
+                                            make_zip(files), env=json.dumps({"COLOUR": colour}), memoryMb=512))
+            for round_number in range(3):
+                for position, function in enumerate(functions):
+                    index = position // 2
+                    code = "handler.py" if function["runtime"] == "python3.12" else "index.js"
+                    response = api.invoke(function["id"], {})
+                    assert response.status_code == 200, response.text
+                    body = response.json()
+                    assert body["files"] == sorted([code, f"own-{index}.txt"])
+                    assert body["cwd"] == "/var/task"
+                    assert body["colour"] == ("red", "green", "blue")[index]
+                    assert body["memory"] == (256 if code == "handler.py" else 512)
+                    # Six functions on two instances: every call starts a fresh one.
+                    assert body["calls"] == 1, (round_number, function["name"])
+        # Slots of stopped instances are removed: what is left belongs to the two running
+        # instances and the waiting processes (one per runtime and memory size used).
+        deadline = time.monotonic() + 10
+        slots = os.listdir(tmp_path / "data" / "slots")
+        while len(slots) > 2 + 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            slots = os.listdir(tmp_path / "data" / "slots")
+        assert len(slots) <= 2 + 3
+    finally:
+        server.stop()
+
+
+def test_no_waiting_processes_when_turned_off(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_PRESTARTED_PER_SIZE": "0"}).start()
+    try:
+        with server.client() as api:
+            function = api.deploy("only", "nodejs20.x", "index.handler", make_zip({"index.js": PROBE_JS}))
+            assert api.invoke(function["id"], {}).json()["calls"] == 1
+        time.sleep(0.5)
+        # The function's own warm instance, and nothing started ahead.
+        assert _instances(server) == {"python": 0, "node": 1}
+        assert not (tmp_path / "data" / "slots").exists()
+    finally:
+        server.stop()
