@@ -67,3 +67,57 @@ def instance_processes(server_pid: int) -> list[ProcessMemory]:
         if memory is not None and memory.name.startswith(("python", "node")):
             found.append(memory)
     return found
+
+
+@dataclass(frozen=True)
+class InstanceTree:
+    """One instance: its first process (tini, or the init a zygote forks) and every
+    process below it, with their memory summed."""
+
+    pid: int
+    runtime: str
+    processes: int
+    rss_mb: float
+    uss_mb: float
+
+
+def instance_trees(server_pid: int) -> list[InstanceTree]:
+    """Every instance below the server. An instance starts as a child of the server or of
+    a zygote (a child of the server whose command names a zygote), which is left out."""
+    tree = children_map()
+    roots: list[int] = []
+    for child in tree.get(server_pid, []):
+        if b"zygote" in _cmdline(child):
+            roots.extend(tree.get(child, []))
+        else:
+            roots.append(child)
+    found = []
+    for root in roots:
+        members = [root]
+        pending = list(tree.get(root, []))
+        while pending:
+            pid = pending.pop()
+            members.append(pid)
+            pending.extend(tree.get(pid, []))
+        memories = [m for m in map(process_memory, members) if m is not None]
+        if not memories:
+            continue
+        runtime = "node" if any(m.name.startswith("node") for m in memories) else "python"
+        found.append(
+            InstanceTree(
+                root,
+                runtime,
+                len(memories),
+                sum(m.rss_mb for m in memories),
+                sum(m.uss_mb for m in memories),
+            )
+        )
+    return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except OSError:
+        return b""

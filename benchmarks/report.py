@@ -33,6 +33,7 @@ class Results:
     load: dict[str, LoadSeries] = field(default_factory=dict)
     instance_memory: dict[str, InstanceMemory] = field(default_factory=dict)
     cold: dict[str, ColdStarts] = field(default_factory=dict)
+    spaced: dict[str, ColdStarts] = field(default_factory=dict)
     burst: dict[str, ColdStarts] = field(default_factory=dict)
     create_ms: dict[str, list[float]] = field(default_factory=dict)
     scale: ScaleResult | None = None
@@ -158,7 +159,11 @@ def _load_rows(results: Results, table: Table) -> None:
 def _cold_rows(results: Results, table: Table) -> None:
     limits = {"python": (10, 30), "node": (15, 40)}
     for kind, (p50_limit, p99_limit) in limits.items():
-        for label, data in (("flood of functions", results.cold.get(kind)), ("burst", results.burst.get(kind))):
+        for label, data in (
+            ("flood of functions", results.cold.get(kind)),
+            ("spaced", results.spaced.get(kind)),
+            ("burst", results.burst.get(kind)),
+        ):
             if data is None:
                 continue
             if not data.latency_ms:
@@ -187,7 +192,7 @@ def _scale_rows(results: Results, table: Table) -> None:
     scale = results.scale
     if scale is not None:
         table.add(
-            f"{scale.functions} deployed functions, idle: instance processes",
+            f"{scale.functions} deployed functions, idle: instances left (pre-started off)",
             "0",
             str(scale.idle_instance_processes),
             scale.idle_instance_processes == 0,
@@ -218,7 +223,7 @@ def _scale_rows(results: Results, table: Table) -> None:
         memory = results.instance_memory.get(kind)
         if memory is not None:
             table.add(
-                f"idle warm {kind} instance: USS (median of {memory.count})",
+                f"idle {kind} instance, its init and runtime summed: USS (median of {memory.count})",
                 f"≤ {limit:.0f} MB",
                 f"{memory.median_uss_mb:.1f} MB (max {memory.max_uss_mb:.1f}, RSS {memory.median_rss_mb:.1f})",
                 memory.median_uss_mb <= limit,
@@ -324,13 +329,16 @@ def _cold_section(results: Results) -> list[str]:
     lines = ["", "## Cold starts", ""]
     lines.append(
         "Flood of functions: more distinct functions than the instance cap, invoked round "
-        "robin, so every call finds its instance stopped and starts one. Burst: parallel "
-        "calls to a function that has one warm instance; only the calls that started an "
-        "instance count. Latency is measured at the client (HTTP included); init is the "
-        "platform's reported init duration."
+        "robin, so every call finds its instance stopped and starts one; calls follow "
+        "each other at once, faster than pre-started processes are replaced. Spaced: the "
+        "same with a pause between calls, as when a new version or a function idle for a "
+        "while is called and a pre-started process is free. Burst: parallel calls to a "
+        "function that has one warm instance; only the calls that started an instance "
+        "count. Latency is measured at the client (HTTP included); init is the platform's "
+        "reported init duration."
     )
     lines += ["", "| runtime | case | calls | p50 | p99 | init p50 | warm hits |", "|---|---|---|---|---|---|---|"]
-    for label, data in (("flood of functions", results.cold), ("burst", results.burst)):
+    for label, data in (("flood of functions", results.cold), ("spaced", results.spaced), ("burst", results.burst)):
         for kind, starts in data.items():
             lines.append(
                 f"| {kind} | {label} | {len(starts.latency_ms)} "

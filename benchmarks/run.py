@@ -161,10 +161,17 @@ def run(plan: Plan, results: report.Results, work: Path) -> None:
     try:
         phase(results, "cold starts")
         cold.start()
+        # Every flood before any burst: a burst leaves more instances than the cap (all
+        # were busy), and the flood that follows would evict those instead of its own.
         for kind in ("python", "node"):
             results.cold[kind] = scenarios.cold_starts(
                 cold, kind, plan.cold_samples, plan.cold_distinct
             )
+        for kind in ("python", "node"):
+            results.spaced[kind] = scenarios.cold_starts(
+                cold, kind, plan.cold_samples, plan.cold_distinct, pause_seconds=0.3, prefix="spaced"
+            )
+        for kind in ("python", "node"):
             results.burst[kind] = scenarios.burst_cold_starts(
                 cold, kind, plan.burst_width, plan.burst_rounds
             )
@@ -179,6 +186,9 @@ def run(plan: Plan, results: report.Results, work: Path) -> None:
             "ROCKETSTACK_INSTANCE_IDLE_SECONDS": str(idle_seconds),
             # The scale run checks memory and process counts, not the access log.
             "ROCKETSTACK_LOG_LEVEL": "WARNING",
+            # Without pre-started processes (a fixed set, whatever the number of functions)
+            # every instance counted belongs to a function.
+            "ROCKETSTACK_PRESTARTED_PER_SIZE": "0",
         },
     )
     try:

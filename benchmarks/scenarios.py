@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.loadgen import LoadResult, Target, WrkRun, run_wrk
-from benchmarks.memory import instance_processes, process_memory
+from benchmarks.memory import InstanceTree, instance_processes, instance_trees, process_memory
 from tests.harness import ADMIN_KEY, Api, Server, make_zip
 
 HANDLERS = Path(__file__).resolve().parent / "handlers"
@@ -87,20 +87,21 @@ class InstanceMemory:
 
 
 def idle_instance_memory(server_pid: int) -> dict[str, InstanceMemory]:
-    """USS and RSS of the idle warm instances below the server, per runtime."""
-    found: dict[str, list] = {"python": [], "node": []}
-    for process in instance_processes(server_pid):
-        kind = "node" if process.name.startswith("node") else "python"
-        found[kind].append(process)
+    """USS and RSS of the idle instances below the server, per runtime, each instance's
+    processes summed (its init and its runtime). Pre-started instances waiting for a
+    function are among them."""
+    found: dict[str, list[InstanceTree]] = {"python": [], "node": []}
+    for instance in instance_trees(server_pid):
+        found[instance.runtime].append(instance)
     summary = {}
-    for kind, processes in found.items():
-        if not processes:
+    for kind, instances in found.items():
+        if not instances:
             continue
         summary[kind] = InstanceMemory(
-            count=len(processes),
-            median_uss_mb=statistics.median(p.uss_mb for p in processes),
-            max_uss_mb=max(p.uss_mb for p in processes),
-            median_rss_mb=statistics.median(p.rss_mb for p in processes),
+            count=len(instances),
+            median_uss_mb=statistics.median(i.uss_mb for i in instances),
+            max_uss_mb=max(i.uss_mb for i in instances),
+            median_rss_mb=statistics.median(i.rss_mb for i in instances),
         )
     return summary
 
@@ -118,14 +119,18 @@ class ColdStarts:
     warm_hits: int = 0
 
 
-def cold_starts(server: Server, kind: str, samples: int, distinct: int) -> ColdStarts:
+def cold_starts(
+    server: Server, kind: str, samples: int, distinct: int, pause_seconds: float = 0.0, prefix: str = "cold"
+) -> ColdStarts:
     """Invoke `distinct` functions round robin on a server whose instance cap is below
     `distinct`, so each call finds its function's instance stopped (least recently used
-    first) and starts a new one: the flood-of-functions case of a cold start."""
+    first) and starts a new one: the flood-of-functions case of a cold start. With a
+    pause between calls, the pre-started processes the calls take are replaced between
+    them."""
     result = ColdStarts()
     with server.client() as api:
         functions = [
-            str(deploy(api, f"cold-{kind}-{index}", kind)["id"]) for index in range(distinct)
+            str(deploy(api, f"{prefix}-{kind}-{index}", kind)["id"]) for index in range(distinct)
         ]
         # One pass so that every function's prepared instance is gone before sampling.
         for function_id in functions:
@@ -133,6 +138,7 @@ def cold_starts(server: Server, kind: str, samples: int, distinct: int) -> ColdS
         request_ids: list[tuple[str, str]] = []
         for sample in range(samples):
             function_id = functions[sample % distinct]
+            time.sleep(pause_seconds)
             started = time.perf_counter()
             response = api.invoke(function_id, {})
             elapsed = (time.perf_counter() - started) * 1000
@@ -259,7 +265,7 @@ def scale(
     deploy_seconds = time.perf_counter() - started
     time.sleep(idle_seconds + 2)
     memory = process_memory(pid)
-    idle_processes = len(instance_processes(pid))
+    idle_processes = len(instance_trees(pid))
 
     flood = created[: max_instances * 2 + 8]
     observed = 0
@@ -268,7 +274,7 @@ def scale(
         for function_id in flood:
             response = api.invoke(function_id, {})
             order.append((function_id, response.headers.get("x-rocketstack-request-id", "")))
-            observed = max(observed, len(instance_processes(pid)))
+            observed = max(observed, len(instance_trees(pid)))
         # The most recently used functions should still be warm, the oldest should not.
         recent = flood[-(max_instances // 2):]
         warm = 0
