@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.harness import Server, make_zip
@@ -107,8 +108,8 @@ def test_processes_wait_before_any_function(tmp_path: Path) -> None:
 
 
 def test_functions_taking_waiting_processes_see_only_their_own(tmp_path: Path) -> None:
-    # One waiting process per size, and at most two instances: most cold starts below
-    # take a waiting process, and instances stop and start often.
+    # At most two instances: every call below is a cold start that takes a waiting
+    # process when one is ready, and instances stop and start often.
     env = {"ROCKETSTACK_PRESTARTED_PER_SIZE": "1", "ROCKETSTACK_MAX_INSTANCES": "2"}
     server = Server(tmp_path / "data", env=env).start()
     try:
@@ -134,14 +135,14 @@ def test_functions_taking_waiting_processes_see_only_their_own(tmp_path: Path) -
                     assert body["memory"] == (256 if code == "handler.py" else 512)
                     # Six functions on two instances: every call starts a fresh one.
                     assert body["calls"] == 1, (round_number, function["name"])
-        # Slots of stopped instances are removed: what is left belongs to the two running
-        # instances and the waiting processes (one per runtime and memory size used).
+        # Slots of stopped instances are removed: each one left belongs to a live process,
+        # a running instance or a waiting one.
         deadline = time.monotonic() + 10
         slots = os.listdir(tmp_path / "data" / "slots")
-        while len(slots) > 2 + 3 and time.monotonic() < deadline:
+        while len(slots) > sum(_instances(server).values()) and time.monotonic() < deadline:
             time.sleep(0.05)
             slots = os.listdir(tmp_path / "data" / "slots")
-        assert len(slots) <= 2 + 3
+        assert len(slots) <= sum(_instances(server).values())
     finally:
         server.stop()
 
@@ -156,5 +157,41 @@ def test_no_waiting_processes_when_turned_off(tmp_path: Path) -> None:
         # The function's own warm instance, and nothing started ahead.
         assert _instances(server) == {"python": 0, "node": 1}
         assert not (tmp_path / "data" / "slots").exists()
+    finally:
+        server.stop()
+
+
+SLOW_PY = """
+import time
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    return "done"
+"""
+
+
+def test_burst_raises_the_count_kept(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_PRESTARTED_PER_SIZE": "1"}).start()
+    try:
+        assert _wait_for(server, {"python": 1, "node": 1}) == {"python": 1, "node": 1}
+        with server.client() as api:
+            function = api.deploy("bursty", "python3.12", "handler.handler", make_zip({"handler.py": SLOW_PY}))
+
+            def call(_: int) -> int:
+                with server.client() as own:
+                    return own.invoke(function["id"], {"sleep": 1}).status_code
+
+            # Six calls at once on one warm instance: five cold starts within a second.
+            with ThreadPoolExecutor(6) as pool:
+                assert list(pool.map(call, range(6))) == [200] * 6
+        # Six warm instances, and a waiting process for each cold start of the burst (and of
+        # the deployment, when it fell in the same second), for the next burst of this size.
+        deadline = time.monotonic() + 30
+        counts = _instances(server)
+        while counts["python"] < 6 + 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            counts = _instances(server)
+        assert counts["python"] in (6 + 5, 6 + 6)
+        assert counts["node"] == 1
     finally:
         server.stop()

@@ -301,6 +301,7 @@ class InstancePool:
         interval = min(5.0, max(0.05, idle_seconds / 4))
         while True:
             await asyncio.sleep(interval)
+            self.prestarter.trim()
             cutoff = time.monotonic() - idle_seconds
             for key in list(self._idle):
                 instances = self._idle[key]

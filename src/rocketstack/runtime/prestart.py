@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import stat
+import time
 from pathlib import Path
 
 from rocketstack.deploy.validation import DEFAULT_MEMORY_MB
@@ -31,6 +32,12 @@ log = logging.getLogger(__name__)
 # Runtime and memory size pairs kept filled; the least recently used one beyond this is
 # emptied.
 MAX_SIZES = 4
+# Cold starts of one size within DEMAND_WINDOW_SECONDS raise the count kept for it, up to
+# MAX_PER_SIZE, for DEMAND_HOLD_SECONDS: the next burst of the same width then finds a
+# process for each of its calls.
+MAX_PER_SIZE = 8
+DEMAND_WINDOW_SECONDS = 1.0
+DEMAND_HOLD_SECONDS = 300.0
 
 SizeKey = tuple[str, int]
 
@@ -55,6 +62,9 @@ class Prestarter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._slot_numbers = itertools.count(1)
+        # Times of recent takes per size, and the raised count with the time it ends.
+        self._takes: dict[SizeKey, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._raised: dict[SizeKey, tuple[int, float]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -93,6 +103,7 @@ class Prestarter:
             return None
         key = (runtime, memory_mb)
         self._note(key)
+        self._count_demand(key)
         self._wake.set()
         ready = self._ready.get(key)
         while ready:
@@ -102,6 +113,32 @@ class Prestarter:
             instance.stop()
         return None
 
+    def wanted(self, runtime: str, memory_mb: int) -> int:
+        """Return how many processes of this size are kept ready now."""
+        key = (runtime, memory_mb)
+        if key not in self._sizes:
+            return 0
+        raised, until = self._raised.get(key, (0, 0.0))
+        if until < time.monotonic():
+            raised = 0
+        return max(self.per_size, raised)
+
+    def trim(self) -> None:
+        """Stop ready processes beyond the count kept, once a raised count has ended."""
+        for key, ready in self._ready.items():
+            while len(ready) > self.wanted(*key):
+                ready.pop().stop()
+
+    def _count_demand(self, key: SizeKey) -> None:
+        now = time.monotonic()
+        takes = self._takes[key]
+        takes.append(now)
+        while takes[0] < now - DEMAND_WINDOW_SECONDS:
+            takes.popleft()
+        if len(takes) > self.per_size:
+            raised, _ = self._raised.get(key, (0, 0.0))
+            self._raised[key] = (min(MAX_PER_SIZE, max(raised, len(takes))), now + DEMAND_HOLD_SECONDS)
+
     def _note(self, key: SizeKey) -> None:
         if key in self._sizes:
             self._sizes.move_to_end(key)
@@ -109,6 +146,8 @@ class Prestarter:
         self._sizes[key] = None
         while len(self._sizes) > MAX_SIZES:
             dropped, _ = self._sizes.popitem(last=False)
+            self._takes.pop(dropped, None)
+            self._raised.pop(dropped, None)
             for instance in self._ready.pop(dropped, ()):
                 instance.stop()
 
@@ -119,7 +158,7 @@ class Prestarter:
             for instance in [i for i in ready if not i.alive]:
                 ready.remove(instance)
                 instance.stop()
-            if len(ready) < self.per_size:
+            if len(ready) < self.wanted(*key):
                 return key
         return None
 
