@@ -93,9 +93,6 @@ class Prestarter:
             while ready:
                 ready.popleft().stop()
 
-    def ready_count(self, runtime: str, memory_mb: int) -> int:
-        return len(self._ready.get((runtime, memory_mb), ()))
-
     def take(self, runtime: str, memory_mb: int) -> Instance | None:
         """Return a started instance of `runtime` with `memory_mb`, or None when none is
         ready; either way the size is refilled."""
@@ -113,7 +110,7 @@ class Prestarter:
             instance.stop()
         return None
 
-    def wanted(self, runtime: str, memory_mb: int) -> int:
+    def target_count(self, runtime: str, memory_mb: int) -> int:
         """Return how many processes of this size are kept ready now."""
         key = (runtime, memory_mb)
         if key not in self._sizes:
@@ -126,7 +123,7 @@ class Prestarter:
     def trim(self) -> None:
         """Stop ready processes beyond the count kept, once a raised count has ended."""
         for key, ready in self._ready.items():
-            while len(ready) > self.wanted(*key):
+            while len(ready) > self.target_count(*key):
                 ready.pop().stop()
 
     def _count_demand(self, key: SizeKey) -> None:
@@ -158,7 +155,7 @@ class Prestarter:
             for instance in [i for i in ready if not i.alive]:
                 ready.remove(instance)
                 instance.stop()
-            if len(ready) < self.wanted(*key):
+            if len(ready) < self.target_count(*key):
                 return key
         return None
 
