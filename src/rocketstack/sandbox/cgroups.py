@@ -90,6 +90,13 @@ class InstanceGroup:
             return []
         return [int(line) for line in text.split()]
 
+    def signal_all(self) -> None:
+        """Send SIGKILL once to every process in the group, without waiting for them to
+        exit. `kill_all` finishes the job after the instance's main process exited."""
+        for pid in self.procs():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
     def kill_all(self) -> None:
         """SIGKILL every process in the group until none is left; pids.max bounds how many
         a fork loop can add while this runs."""

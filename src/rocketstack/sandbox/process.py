@@ -98,8 +98,10 @@ class LocalProcess(SandboxedProcess):
         return self._returncode
 
     def kill(self) -> None:
+        # One pass only: waiting here for the processes to exit would stall the event loop
+        # for milliseconds. `release` runs after the exit and kills any process left.
         if self.group is not None:
-            self.group.kill_all()
+            self.group.signal_all()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):

@@ -183,8 +183,10 @@ class ForkedProcess(SandboxedProcess):
         return self._returncode
 
     def kill(self) -> None:
+        # One pass only: waiting here for the processes to exit would stall the event loop
+        # for milliseconds. `release` runs after the exit and kills any process left.
         if self.group is not None:
-            self.group.kill_all()
+            self.group.signal_all()
         if self._pidfd >= 0 and not self._status.done():
             with contextlib.suppress(ProcessLookupError, OSError):
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
