@@ -195,3 +195,32 @@ def test_burst_raises_the_count_kept(tmp_path: Path) -> None:
         assert counts["node"] == 1
     finally:
         server.stop()
+
+
+NESTED_PY = """
+import os
+
+def handler(event, context):
+    with open("data/nested/value.txt") as file:
+        value = file.read()
+    with open("shortcut/value.txt") as file:
+        through_link = file.read()
+    return {"value": value, "through_link": through_link, "link": os.readlink("shortcut")}
+"""
+
+
+def test_nested_code_and_symlinks_in_a_waiting_process(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_PRESTARTED_PER_SIZE": "2"}).start()
+    try:
+        assert _wait_for(server, {"python": 2, "node": 2}) == {"python": 2, "node": 2}
+        code = make_zip(
+            {"handler.py": NESTED_PY, "data/nested/value.txt": "deep"},
+            symlinks={"shortcut": "data/nested"},
+        )
+        with server.client() as api:
+            function = api.deploy("nested", "python3.12", "handler.handler", code)
+            response = api.invoke(function["id"], {})
+        assert response.status_code == 200, response.text
+        assert response.json() == {"value": "deep", "through_link": "deep", "link": "data/nested"}
+    finally:
+        server.stop()

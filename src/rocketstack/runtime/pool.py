@@ -22,7 +22,7 @@ from rocketstack.runtime.instance import (
     LoadOutcome,
     Outcome,
 )
-from rocketstack.runtime.prestart import Prestarter, link_tree
+from rocketstack.runtime.prestart import CodeLinker, Prestarter
 from rocketstack.runtime.runtimes import RuntimeInfo
 from rocketstack.runtime.spec import FunctionSpec
 from rocketstack.sandbox.base import Sandbox
@@ -64,6 +64,7 @@ class InstancePool:
         # Versions that must not take new invocations; their busy instances stop on release.
         self._retired: set[str] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self.linker = CodeLinker()
         self.prestarter = Prestarter(
             runtimes,
             sandbox,
@@ -239,7 +240,7 @@ class InstancePool:
         instance = self.prestarter.take(spec.runtime, spec.memory_mb)
         if instance is not None:
             try:
-                await asyncio.to_thread(link_tree, spec.code_dir, instance.code_dir)
+                await self.linker.link(spec.code_dir, instance.code_dir)
                 instance.adopt(spec)
             except (OSError, IllegalTransition) as error:
                 log.warning("could not use a pre-started instance for %s: %s", spec.key, error)
