@@ -26,6 +26,7 @@ def handler(event, context):
         "colour": os.environ.get("COLOUR"),
         "memory": context.memory_limit_in_mb,
         "calls": calls,
+        "policy": os.sched_getscheduler(0),
     }
 '''
 
@@ -40,6 +41,8 @@ exports.handler = async (event, context) => {
     colour: process.env.COLOUR || null,
     memory: Number(context.memoryLimitInMB),
     calls,
+    // Field 41 of /proc/self/stat, after the command name in parentheses.
+    policy: Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[38]),
   };
 };
 '''
@@ -68,17 +71,24 @@ def _cmdline(pid: int) -> bytes:
 
 
 def _instances(server: Server) -> dict[str, int]:
-    """Count the instances below the server per runtime: Python ones are children of the
-    zygote, Node ones children of the server that run the Node bootstrap."""
+    """Count the instances below the server per runtime. Each is a child of the zygote (or
+    of the server, when an instance was started without it): a fork of the zygote for
+    Python, and tini running the Node bootstrap for Node."""
     assert server.process is not None
     tree = _tree()
-    counts = {"python": 0, "node": 0}
+    roots = []
     for child in tree.get(server.process.pid, []):
-        command = _cmdline(child)
-        if b"python_zygote" in command:
-            counts["python"] += len(tree.get(child, []))
-        elif b"node_bootstrap" in command:
+        if b"python_zygote" in _cmdline(child):
+            roots.extend(tree.get(child, []))
+        else:
+            roots.append(child)
+    counts = {"python": 0, "node": 0}
+    for root in roots:
+        command = _cmdline(root)
+        if b"node_bootstrap" in command:
             counts["node"] += 1
+        elif b"python_zygote" in command:
+            counts["python"] += 1
     return counts
 
 
@@ -135,6 +145,8 @@ def test_functions_taking_waiting_processes_see_only_their_own(tmp_path: Path) -
                     assert body["memory"] == (256 if code == "handler.py" else 512)
                     # Six functions on two instances: every call starts a fresh one.
                     assert body["calls"] == 1, (round_number, function["name"])
+                    # Started under SCHED_IDLE, given SCHED_BATCH when it took the function.
+                    assert body["policy"] == os.SCHED_BATCH
         # Slots of stopped instances are removed: each one left belongs to a live process,
         # a running instance or a waiting one.
         deadline = time.monotonic() + 10

@@ -156,11 +156,12 @@ class Instance:
             return failure
         return await self.load(request_id, timeout, started)
 
-    async def spawn(self) -> LoadOutcome | None:
+    async def spawn(self, background: bool = False) -> LoadOutcome | None:
         """Start the process, which then waits for its load message; return the failure
-        when it cannot start (the instance is stopped then)."""
+        when it cannot start (the instance is stopped then). A `background` process runs
+        under SCHED_IDLE until `adopt`."""
         try:
-            await self._spawn()
+            await self._spawn(background)
         except OSError as error:
             self.stop()
             log.error("failed to start an instance of %s: %s", self.spec.key, error)
@@ -173,7 +174,8 @@ class Instance:
                     "stackTrace": [],
                 },
             )
-        self._batch_schedule()
+        if not background:
+            self._batch_schedule()
         return None
 
     def _batch_schedule(self) -> None:
@@ -184,8 +186,11 @@ class Instance:
         launcher."""
         if self.process is None or self.state is InstanceState.STOPPED:
             return
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(self.process.pid, os.SCHED_BATCH, os.sched_param(0))
+        # Every process of the instance: one started in the background may have forked
+        # its runtime under SCHED_IDLE already.
+        for pid in self.process.pids():
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(pid, os.SCHED_BATCH, os.sched_param(0))
 
     @property
     def alive(self) -> bool:
@@ -198,6 +203,7 @@ class Instance:
             raise IllegalTransition(f"instance {self.id} is {self.state.value} and cannot adopt a function")
         self.spec = spec
         self._collector = LogCollector(spec.function_id, "", self.log_max_bytes)
+        self._batch_schedule()
 
     async def load(self, request_id: str, timeout: float, started: float | None = None) -> LoadOutcome:
         """Load the handler into the started process; on failure the instance is stopped."""
@@ -307,7 +313,7 @@ class Instance:
             "stackTrace": [],
         }
 
-    async def _spawn(self) -> None:
+    async def _spawn(self, background: bool = False) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -324,6 +330,8 @@ class Instance:
                 fds={1: out_w, 2: err_w, to_child_r: to_child_r, from_child_w: from_child_w},
                 runtime_paths=runtime_paths(self.runtime),
                 zygote_argv=self.runtime.zygote_argv(),
+                zygote_exec=not self.runtime.forks_from_zygote,
+                background=background,
             )
             self.process = await self.sandbox.spawn(launch)
         except BaseException:

@@ -195,7 +195,7 @@ class Prestarter:
             reserved_concurrency=None,
         )
         instance = Instance(placeholder, self.runtimes[runtime], self.sandbox, self.log_max_bytes, slot=slot)
-        failure = await instance.spawn()
+        failure = await instance.spawn(background=True)
         if failure is not None:
             log.warning("could not pre-start a %s instance: %s", runtime, (failure.error or {}).get("errorMessage"))
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import logging
 import os
@@ -31,17 +32,30 @@ class RuntimeInfo:
     unavailable_reason: str | None
     # File extensions tried, in order, for the module part of a handler.
     extensions: tuple[str, ...]
+    # The Python zygote's command, for a runtime whose instances the zygote starts by
+    # exec (see `zygote_argv`); empty when there is no Python 3.12.
+    spawner: tuple[str, ...] = ()
 
     @property
     def available(self) -> bool:
         return self.executable is not None
 
     def zygote_argv(self) -> tuple[str, ...]:
-        """Return the command of this runtime's zygote, or () when it has none: Node
-        cannot fork a started process, so its instances always execute `argv`."""
-        if self.name != PYTHON or self.executable is None:
+        """Return the command of the zygote that starts this runtime's instances, or ()
+        when there is none. Python instances are forks of the zygote. Node cannot fork a
+        started process, so the zygote only forks, confines and executes `argv` for it:
+        the fork then copies a small process instead of the server."""
+        if self.name != PYTHON:
+            return self.spawner
+        if self.executable is None:
             return ()
         return (self.executable, "-I", "-S", str(BOOTSTRAP_DIR / "python_zygote.py"))
+
+    @property
+    def forks_from_zygote(self) -> bool:
+        """Return True when an instance is the zygote's fork, False when the zygote
+        executes `argv`."""
+        return self.name == PYTHON
 
     def argv(self, in_fd: int, out_fd: int, memory_mb: int) -> list[str]:
         assert self.executable is not None, "argv() needs an available runtime"
@@ -65,10 +79,9 @@ class RuntimeInfo:
 
 def discover(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, RuntimeInfo]:
     environ = os.environ if environ is None else environ
-    return {
-        PYTHON: _find_python(settings.python312, environ),
-        NODE: _find_node(settings.node20, environ),
-    }
+    python = _find_python(settings.python312, environ)
+    node = dataclasses.replace(_find_node(settings.node20, environ), spawner=python.zygote_argv())
+    return {PYTHON: python, NODE: node}
 
 
 def _is_shim(path: str) -> bool:

@@ -36,6 +36,12 @@ class LaunchSpec:
     # (see runtime/bootstrap/python_zygote.py); empty when the runtime has none. Backends
     # that cannot use one execute `argv`.
     zygote_argv: tuple[str, ...] = ()
+    # True when the zygote executes `argv` in its confined fork instead of running the
+    # runtime itself.
+    zygote_exec: bool = False
+    # Start under SCHED_IDLE: a process started ahead of need boots only on CPU time that
+    # nothing else wants. Backends without a confinement step ignore it.
+    background: bool = False
 
 
 class SandboxedProcess(abc.ABC):
@@ -59,6 +65,10 @@ class SandboxedProcess(abc.ABC):
     @abc.abstractmethod
     def out_of_memory(self) -> bool:
         """Return True when the kernel killed a process of the instance for memory."""
+
+    def pids(self) -> list[int]:
+        """Return the instance's processes, as far as the backend can tell."""
+        return [self.pid]
 
     @abc.abstractmethod
     def release(self) -> None:

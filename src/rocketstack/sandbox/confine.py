@@ -56,6 +56,8 @@ class Confinement:
     # Write end of a pipe that receives the reason when a step fails.
     error_fd: int = -1
     extra_tmpfs: tuple[tuple[str, int], ...] = field(default=())
+    # SCHED_IDLE for the instance until the host gives it work (see LaunchSpec.background).
+    idle_priority: bool = False
 
 
 def confine(plan: Confinement) -> None:
@@ -76,6 +78,9 @@ def confine(plan: Confinement) -> None:
         if plan.loopback_up:
             step = "bring up the loopback interface"
             _loopback_up()
+        if plan.idle_priority:
+            step = "set the idle scheduling policy"
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         step = "set rlimits"
         for limit, value in plan.rlimits:
             resource.setrlimit(limit, (value, value))
@@ -191,6 +196,7 @@ def encode_plan(plan: Confinement) -> dict[str, object]:
         "hostname": plan.hostname,
         "seccomp": base64.b64encode(plan.seccomp).decode() if plan.seccomp else None,
         "extra_tmpfs": [list(pair) for pair in plan.extra_tmpfs],
+        "idle_priority": plan.idle_priority,
     }
 
 
@@ -213,4 +219,5 @@ def decode_plan(data: dict[str, Any], error_fd: int) -> Confinement:
         seccomp=base64.b64decode(data["seccomp"]) if data["seccomp"] else None,
         error_fd=error_fd,
         extra_tmpfs=tuple((path, size) for path, size in data["extra_tmpfs"]),
+        idle_priority=bool(data.get("idle_priority")),
     )

@@ -160,6 +160,7 @@ class NamespaceSandbox(Sandbox):
             loopback_up=self.network_policy == "none",
             seccomp=self.seccomp,
             error_fd=error_fd,
+            idle_priority=spec.background,
         )
 
     async def spawn(self, spec: LaunchSpec) -> SandboxedProcess:
@@ -209,13 +210,19 @@ class NamespaceSandbox(Sandbox):
                 )
             procs = group.procs_files() if group is not None else ()
             plan = self.plan(spec, uid, procs, -1)
-            request = {"plan": encode_plan(plan), "argv": spec.argv, "env": spec.env, "fds": numbers}
+            request = {
+                "plan": encode_plan(plan),
+                "argv": [*self._init_argv, *spec.argv] if spec.zygote_exec else spec.argv,
+                "env": spec.env,
+                "fds": numbers,
+                "exec": spec.zygote_exec,
+            }
             fds = [spec.fds[number] for number in numbers] + [error_w]
             pid, pidfd = await zygote.fork(request, fds)
             os.close(error_w)
             error_w = -1
             # The child closes its copy of the pipe when it is confined and its runtime
-            # started, or writes why it failed and exits.
+            # started (or executed), or writes why it failed and exits.
             reason = await _read_to_end(error_r)
         except BaseException as error:
             if error_w >= 0:

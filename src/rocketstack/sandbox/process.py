@@ -125,6 +125,9 @@ class LocalProcess(SandboxedProcess):
     def out_of_memory(self) -> bool:
         return self.group is not None and self.group.oom_killed()
 
+    def pids(self) -> list[int]:
+        return self.group.procs() if self.group is not None else [self.pid]
+
     def release(self) -> None:
         if self._pidfd >= 0:
             os.close(self._pidfd)

@@ -8,8 +8,11 @@ exec'd instance: cgroups, namespaces, read-only root, uid, rlimits, seccomp) and
 once more: the second process runs the bootstrap, and PID 1 stays behind to reap orphans
 and exit with the runtime's status, as an init does.
 
+For an instance of another runtime (Node), the confined fork executes the instance's
+command instead, so that the fork copies this small process and not the server.
+
 Messages are JSON over a SOCK_SEQPACKET socket whose fd number is the only argument.
-Host to zygote: {"t": "spawn", "id", "plan", "argv", "env", "fds"} with the instance's
+Host to zygote: {"t": "spawn", "id", "plan", "argv", "env", "fds", "exec"} with the instance's
 descriptors attached (those named in "fds", then the error pipe). Zygote to host:
 {"t": "spawned", "id", "pid"} with a pidfd of the instance attached, or {"t": "spawned",
 "id", "error", "errno"}; and {"t": "exit", "pid", "status"} when an instance exits, with
@@ -163,6 +166,11 @@ def _become_instance(request, fds, leave):
         step = None
         # confine reports its own failures on the error pipe.
         confinement.confine(confinement.decode_plan(request["plan"], error_fd))
+        if request.get("exec"):
+            # An instance of another runtime: its init and runtime replace this process.
+            # The error pipe is close-on-exec, so the host reads its end at the exec.
+            step = f"execute {request['argv'][0]}"
+            os.execve(request["argv"][0], request["argv"], request["env"])
         step = "start the runtime"
         runtime = os.fork()
     except BaseException as error:
@@ -205,6 +213,8 @@ def _place_fds(numbers, fds):
     if null != 0:
         os.dup2(null, 0)
         os.close(null)
+    # os.open returns close-on-exec descriptors; an executed runtime needs its stdin.
+    os.set_inheritable(0, True)
     for number, fd in zip(numbers, parked):
         os.dup2(fd, number)
         os.close(fd)
