@@ -3,10 +3,10 @@ and the standard library the bootstrap needs. Then it forks one process per inst
 the host's request. An instance therefore skips the interpreter's start, and it shares the
 zygote's memory until it writes to it.
 
-Each fork becomes PID 1 of a new PID namespace, confines itself (the same steps as an
-exec'd instance: cgroups, namespaces, read-only root, uid, rlimits, seccomp) and forks
-once more: the second process runs the bootstrap, and PID 1 stays behind to reap orphans
-and exit with the runtime's status, as an init does.
+Each fork becomes PID 1 of a new PID namespace and confines itself with the same steps
+as an executed instance (cgroups, namespaces, read-only root, uid, rlimits, seccomp). Then
+it forks once more. The second process runs the bootstrap, and PID 1 stays behind to reap
+orphans and exit with the runtime's status, as an init does.
 
 For an instance of another runtime (Node), the confined fork executes the instance's
 command instead, so that the fork copies this small process and not the server.
