@@ -3,6 +3,7 @@ status that reaches the caller, and a zygote that dies and is replaced."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -110,5 +111,27 @@ def test_killed_zygote_is_replaced(tmp_path: Path) -> None:
                 response = api.invoke(function["id"], {})
             assert response.status_code == 200, response.text
             assert _zygotes(server) not in ([], [zygote])
+    finally:
+        server.stop()
+
+
+def test_stopped_zygote_does_not_hang_cold_starts(tmp_path: Path) -> None:
+    # No pre-started processes: the cold start below must go through the zygote.
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_PRESTARTED_PER_SIZE": "0"}).start()
+    try:
+        with server.client() as api:
+            first = api.deploy("before", "python3.12", "handler.handler", make_zip({"handler.py": EXIT_PY}))
+            assert api.invoke(first["id"], {}).status_code == 200
+            (zygote,) = _zygotes(server)
+            os.kill(zygote, signal.SIGSTOP)
+            try:
+                # Preparing a new function needs a new instance; the stuck zygote is
+                # replaced after its reply timeout instead of hanging the deployment.
+                second = api.deploy("after", "python3.12", "handler.handler", make_zip({"handler.py": EXIT_PY}))
+                assert api.invoke(second["id"], {}).json() == {"pid": 2, "ppid": 1}
+            finally:
+                # Already gone when the server replaced it.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(zygote, signal.SIGCONT)
     finally:
         server.stop()

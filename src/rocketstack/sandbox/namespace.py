@@ -23,7 +23,7 @@ from rocketstack.sandbox.base import LaunchSpec, Sandbox, SandboxedProcess
 from rocketstack.sandbox.cgroups import CgroupV1
 from rocketstack.sandbox.confine import Confinement, confine, encode_plan
 from rocketstack.sandbox.process import LocalProcess
-from rocketstack.sandbox.zygote import ForkedProcess, Zygote
+from rocketstack.sandbox.zygote import ForkedProcess, Zygote, ZygoteUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,12 @@ class NamespaceSandbox(Sandbox):
             try:
                 zygote = self._zygote(spec.zygote_argv)
                 if zygote is not None:
-                    return await self._fork_as(spec, uid, zygote)
+                    try:
+                        return await self._fork_as(spec, uid, zygote)
+                    except ZygoteUnavailable as error:
+                        # The zygote is replaced at the next start; this one is executed.
+                        log.warning("zygote unavailable for instance %s, executing it: %s", spec.instance_id, error)
+                        uid = self._take_uid()
                 # In a worker thread: the parent waits for the child's whole confinement
                 # and exec (about 20 ms), which would otherwise stall every request.
                 return await asyncio.to_thread(self._spawn_as, spec, uid)
@@ -239,6 +244,7 @@ class NamespaceSandbox(Sandbox):
         if reason:
             process.kill()
             process.release()
+            zygote.forget(pid)
             busy = "Resource temporarily unavailable" in reason
             raise OSError(errno.EAGAIN if busy else errno.EPERM, f"sandbox setup failed at {reason}")
         return process

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 _MAX_MESSAGE = 64 * 1024
 # Seconds to wait for the zygote's exit report once the pidfd shows the instance gone.
 _EXIT_REPORT_SECONDS = 2.0
+# Seconds to wait for the zygote's reply to a fork; a zygote that takes longer is stuck
+# (stopped, or starved) and is replaced.
+_FORK_REPLY_SECONDS = 10.0
 
 
 class ZygoteUnavailable(OSError):
@@ -94,7 +97,13 @@ class Zygote:
         except OSError as error:
             self._replies.pop(number, None)
             raise ZygoteUnavailable(errno.EIO, f"sending to the zygote failed: {error}") from error
-        message, received = await reply
+        try:
+            message, received = await asyncio.wait_for(reply, _FORK_REPLY_SECONDS)
+        except asyncio.TimeoutError:
+            self._replies.pop(number, None)
+            log.error("the zygote did not reply to a fork in %s s; replacing it", _FORK_REPLY_SECONDS)
+            self.close()
+            raise ZygoteUnavailable(errno.ETIMEDOUT, "the zygote did not reply in time") from None
         if "error" in message:
             raise OSError(int(message.get("errno") or errno.EIO), f"fork failed: {message['error']}")
         pid = int(message["pid"])
@@ -130,8 +139,10 @@ class Zygote:
                     for fd in fds:
                         os.close(fd)
             elif message.get("t") == "exit":
-                status = self.exit_status(int(message["pid"]))
-                if not status.done():
+                # Only instances still followed: a forgotten pid may belong to a new
+                # process of another program by now.
+                status = self._exits.get(int(message["pid"]))
+                if status is not None and not status.done():
                     status.set_result(int(message["status"]))
 
     def _fail_all(self, reason: str) -> None:
