@@ -178,11 +178,11 @@ class ForkedProcess(SandboxedProcess):
             return self._returncode
         if not self._status.done() and self._pidfd >= 0:
             loop = asyncio.get_running_loop()
-            gone = loop.create_future()
+            exited = loop.create_future()
             fd = self._pidfd
-            loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+            loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
             try:
-                await gone
+                await exited
             finally:
                 loop.remove_reader(fd)
         try:
