@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 
 import uuid_utils
@@ -24,12 +25,37 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class SecondCachingFormatter(logging.Formatter):
+    """A Formatter that formats the date and time of `asctime` once per second, not once
+    per record, because the server logs one access line per invocation."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__(fmt)
+        self._second = -1
+        self._second_text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        return self.default_msec_format % (self._second_text, record.msecs)
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        SecondCachingFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
+    # The format above uses no source location, thread, process or task, so LogRecord need
+    # not look them up. With the formatter above, a log line costs 7 µs instead of 10-14 µs
+    # (one measurement, Python 3.11).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
