@@ -22,10 +22,17 @@ _HEAD = struct.Struct(">II")
 _write_lock = threading.Lock()
 # Longer log messages are sent in pieces of this size; the host caps each frame.
 _MAX_RECORD_BYTES = 256 * 1024
+# json.dumps builds a new encoder on every call that passes options, so these are built once.
+_encode_header = json.JSONEncoder(separators=(",", ":")).encode
+# allow_nan=False: NaN and Infinity are not JSON, and clients reject them.
+_encode_result = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+# The channel from the host, opened at the first read. It is buffered, so that a frame's
+# lengths, header and payload take one read from the pipe instead of three.
+_input = None
 
 
 def send(header, payload=b""):
-    data = json.dumps(header, separators=(",", ":")).encode()
+    data = _encode_header(header).encode()
     frame = _HEAD.pack(len(data), len(payload)) + data + payload
     with _write_lock:
         view = memoryview(frame)
@@ -35,14 +42,13 @@ def send(header, payload=b""):
 
 
 def read_exact(size):
-    chunks = []
-    while size:
-        chunk = os.read(IN_FD, size)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+    global _input
+    if _input is None:
+        _input = io.open(IN_FD, "rb", buffering=64 * 1024, closefd=False)
+    data = _input.read(size)
+    if len(data) < size:
+        raise EOFError
+    return data
 
 
 def receive():
@@ -268,10 +274,7 @@ def invoke(handler, spec, header, payload):
         send_error(request_id, error, spec["codeDir"])
         return
     try:
-        # allow_nan=False: NaN and Infinity are not JSON, and clients reject them.
-        body = json.dumps(
-            result, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode()
+        body = _encode_result(result).encode()
     except (TypeError, ValueError, RecursionError) as error:
         problem = ResultNotSerializable(
             f"the handler's return value cannot be converted to JSON: {error}"
