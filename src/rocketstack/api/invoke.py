@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 _INVOKE_PATH = re.compile(r"/v1/functions/([^/]+)/invoke")
 _JSON = (b"content-type", b"application/json")
+_FUNCTION_ERROR = (b"x-rocketstack-function-error", b"Unhandled")
 
 
 def event_from_body(body: bytes) -> bytes:
@@ -68,7 +69,6 @@ class InvokeRoute:
     async def _invoke(self, function_id: str, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         token = request_id_var.set(request_id)
-        headers = [(b"x-request-id", request_id.encode())]
         try:
             answer = await self._run(function_id, request_id, scope, receive)
         except RocketstackError as error:
@@ -83,16 +83,14 @@ class InvokeRoute:
             request_id_var.reset(token)
         if answer is None:
             return  # the client went away before sending the whole body
-        status, extra, body = answer
-        headers.append(_JSON)
-        headers.extend((key.lower().encode(), value.encode()) for key, value in extra.items())
+        status, headers, body = answer
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _run(
         self, function_id: str, request_id: str, scope: Scope, receive: Receive
-    ) -> tuple[int, dict[str, str], bytes] | None:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         authorization = None
         length = None
         for name, value in scope["headers"]:
@@ -106,8 +104,17 @@ class InvokeRoute:
         if body is None:
             return None
         result = await self.functions.invoke(record, request_id, event_from_body(body))
-        status, headers = result_status(result)
-        return status, headers, result.body
+        # The headers of result_status, built as ASGI pairs without a dict in between.
+        request_id_bytes = request_id.encode()
+        headers = [
+            (b"x-request-id", request_id_bytes),
+            _JSON,
+            (b"x-rocketstack-request-id", request_id_bytes),
+        ]
+        if result.outcome is Outcome.SUCCESS:
+            return 200, headers, result.body
+        headers.append(_FUNCTION_ERROR)
+        return (504 if result.outcome is Outcome.TIMEOUT else 500), headers, result.body
 
 
 def _has_invocation_type(scope: Scope) -> bool:
@@ -152,6 +159,9 @@ async def _read_body(receive: Receive, length: bytes | None) -> bytes | None:
 
 def _error(
     request_id: str, status: int, code: str, message: str, headers: dict[str, str] | None
-) -> tuple[int, dict[str, str], bytes]:
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = orjson.dumps({"requestId": request_id, "error": {"code": code, "message": message}})
-    return status, dict(headers or {}), body
+    pairs = [(b"x-request-id", request_id.encode()), _JSON]
+    for key, value in (headers or {}).items():
+        pairs.append((key.lower().encode(), value.encode()))
+    return status, pairs, body

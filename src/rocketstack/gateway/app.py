@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from rocketstack.context import new_request_id, request_id_var
 from rocketstack.errors import (
@@ -45,31 +45,30 @@ class PublicGateway:
         # send function and header copy cost a measurable share of a warm invocation.
         request_id = new_request_id()
         token = request_id_var.set(request_id)
-        started = False
-
-        async def send_marking_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.handle(scope, receive, send_marking_start)
+            # Nothing is sent before handle returns, so every error below can still be
+            # turned into an error response.
+            status, headers, body = await self.handle(scope, receive)
         except RocketstackError as error:
-            if started:
-                raise
-            await _send_error(send, error.status, error.code, error.message, error.headers)
+            status, headers, body = _error(error.status, error.code, error.message, error.headers)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            await _send_error(
-                send, 500, "InternalError",
+            status, headers, body = _error(
+                500, "InternalError",
                 f"the server failed to handle this request; report request id {request_id}",
             )
         finally:
             request_id_var.reset(token)
+        headers.append((b"content-length", str(len(body)).encode()))
+        headers.append((b"x-request-id", request_id.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Run the public function that the URL names and return the response's status,
+        headers and body."""
         path: str = scope["path"]
         parts = path.split("/", 3)
         if len(parts) < 3 or not parts[1] or not parts[2]:
@@ -106,17 +105,14 @@ class PublicGateway:
         )
         result = await self.functions.invoke_spec(spec, request_id, event, trigger="public")
         if result.outcome is Outcome.SUCCESS:
-            status, headers, response_body = build_response(result.body)
-            await _send(send, status, headers, response_body)
-            return
+            return build_response(result.body)
         if result.outcome is Outcome.TIMEOUT:
-            await _send_error(
-                send, 504, "FunctionTimeout",
+            return _error(
+                504, "FunctionTimeout",
                 f"the function timed out; see its logs for request id {request_id}",
             )
-            return
-        await _send_error(
-            send, 502, "FunctionError",
+        return _error(
+            502, "FunctionError",
             f"the function failed; see its logs for request id {request_id}",
         )
 
@@ -137,21 +133,14 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    headers.append((b"content-length", str(len(body)).encode()))
-    headers.append((b"x-request-id", request_id_var.get().encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_error(
-    send: Send, status: int, code: str, message: str, extra: dict[str, str] | None = None
-) -> None:
+def _error(
+    status: int, code: str, message: str, extra: dict[str, str] | None = None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = orjson.dumps({"requestId": request_id_var.get(), "error": {"code": code, "message": message}})
     headers = [(b"content-type", b"application/json")]
     for key, value in (extra or {}).items():
         headers.append((key.lower().encode(), value.encode()))
-    await _send(send, status, headers, body)
+    return status, headers, body
 
 
 def create_gateway(platform: Platform) -> PublicGateway:

@@ -41,6 +41,8 @@ _BINARY_TYPES = (
 def parse_query(raw: bytes) -> dict[str, str | list[str]]:
     """Return the query parameters; a repeated key becomes a list of its values."""
     query: dict[str, str | list[str]] = {}
+    if not raw:
+        return query
     for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         previous = query.get(key)
         if previous is None:
