@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.harness import Server, make_zip
+from tests.harness import Api, Server, make_zip
+from tests.lifecycle_support import wait_update
 
 PROBE_PY = '''
 import os
@@ -234,5 +236,56 @@ def test_nested_code_and_symlinks_in_a_waiting_process(tmp_path: Path) -> None:
             response = api.invoke(function["id"], {})
         assert response.status_code == 200, response.text
         assert response.json() == {"value": "deep", "through_link": "deep", "link": "data/nested"}
+    finally:
+        server.stop()
+
+
+def test_update_after_a_failed_one_sees_its_new_files(api: Api, unique_name: str) -> None:
+    # The failed update's version number and code directory are used again by the next
+    # update, whose files must be the ones linked into the instance that loads it.
+    function = api.deploy(unique_name, "python3.12", "main.handler",
+                          make_zip({"main.py": "def handler(event, context):\n    return 'v1'\n"}))
+    broken = make_zip({"main.py": "raise RuntimeError('bad')\n"})
+    response = api.http.patch(f"/v1/functions/{function['id']}", files={"code": ("code.zip", broken)})
+    assert response.status_code == 202, response.text
+    assert wait_update(api, function["id"])["lastUpdateStatus"] == "Failed"
+    fixed = make_zip({
+        "main.py": "import helper\n\ndef handler(event, context):\n    return helper.VALUE\n",
+        "helper.py": "VALUE = 'v2'\n",
+    })
+    response = api.http.patch(f"/v1/functions/{function['id']}", files={"code": ("code.zip", fixed)})
+    assert response.status_code == 202, response.text
+    updated = wait_update(api, function["id"])
+    assert updated["lastUpdateStatus"] == "Successful", updated
+    assert api.invoke(function["id"], {}).json() == "v2"
+
+
+def test_large_package_starts_without_linking(api: Api, unique_name: str) -> None:
+    # More files than a link of every one is worth: a new instance binds the directory.
+    files = {f"data/part{index // 100}/file{index}.txt": str(index) for index in range(1200)}
+    files["handler.py"] = (
+        "import os\n\ndef handler(event, context):\n"
+        "    return sum(len(names) for _, _, names in os.walk('/var/task/data'))\n"
+    )
+    function = api.deploy(unique_name, "python3.12", "handler.handler", make_zip(files))
+    assert api.invoke(function["id"], {}).json() == 1200
+
+
+def test_waiting_process_killed_from_outside(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", env={"ROCKETSTACK_PRESTARTED_PER_SIZE": "2"}).start()
+    try:
+        assert _wait_for(server, {"python": 2, "node": 2}) == {"python": 2, "node": 2}
+        assert server.process is not None
+        tree = _tree()
+        (zygote,) = [c for c in tree[server.process.pid] if b"python_zygote" in _cmdline(c)]
+        waiting = [c for c in tree.get(zygote, []) if b"python_zygote" in _cmdline(c)]
+        for pid in waiting:
+            os.kill(pid, signal.SIGKILL)
+        # The first calls find the killed processes before their exits are noticed; none of
+        # the function's code ran in them, so new instances take the calls.
+        with server.client() as api:
+            function = api.deploy("after-kill", "python3.12", "handler.handler",
+                                  make_zip({"handler.py": PROBE_PY}))
+            assert api.invoke(function["id"], {}).status_code == 200
     finally:
         server.stop()

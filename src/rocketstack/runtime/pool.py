@@ -22,7 +22,7 @@ from rocketstack.runtime.instance import (
     LoadOutcome,
     Outcome,
 )
-from rocketstack.runtime.prestart import CodeLinker, Prestarter
+from rocketstack.runtime.prestart import MAX_LINKED_ENTRIES, CodeLinker, Prestarter
 from rocketstack.runtime.runtimes import RuntimeInfo
 from rocketstack.runtime.spec import FunctionSpec
 from rocketstack.sandbox.base import Sandbox
@@ -71,6 +71,8 @@ class InstancePool:
             settings.data_dir / "slots",
             settings.prestarted_per_size,
             settings.log_max_bytes_per_invocation,
+            # Waiting processes cost memory as instances do: a quarter of the instance cap.
+            max_total=max(settings.prestarted_per_size, settings.max_instances // 4),
         )
 
     def start(self) -> None:
@@ -237,10 +239,14 @@ class InstancePool:
         if len(self._instances) >= self.settings.max_instances:
             self._evict_least_recently_used()
         started = time.perf_counter()
-        instance = self.prestarter.take(spec.runtime, spec.memory_mb)
+        instance = None
+        if self.prestarter.enabled:
+            entries = await self.linker.entries(spec.code_dir)
+            if entries is not None and len(entries) <= MAX_LINKED_ENTRIES:
+                instance = self.prestarter.take(spec.runtime, spec.memory_mb)
         if instance is not None:
             try:
-                await self.linker.link(spec.code_dir, instance.code_dir)
+                await self.linker.link(spec.code_dir, instance.code_dir, entries or [])
                 instance.adopt(spec)
             except (OSError, IllegalTransition) as error:
                 log.warning("could not use a pre-started instance for %s: %s", spec.key, error)
@@ -248,7 +254,13 @@ class InstancePool:
                 instance = None
         if instance is not None:
             self._instances.add(instance)
-            return instance, await instance.load(request_id, timeout, started)
+            outcome = await instance.load(request_id, timeout, started)
+            if outcome.ok or outcome.delivered:
+                return instance, outcome
+            # It died while it waited (killed from outside): none of the function's code
+            # ran, so a new instance takes the call.
+            log.warning("a pre-started instance for %s had exited; starting a new one", spec.key)
+            self._discard(instance)
         instance = Instance(
             spec, self.runtimes[spec.runtime], self.sandbox, self.settings.log_max_bytes_per_invocation
         )

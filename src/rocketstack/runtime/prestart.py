@@ -29,9 +29,12 @@ from rocketstack.sandbox.base import Sandbox
 
 log = logging.getLogger(__name__)
 
-# Runtime and memory size pairs kept filled; the least recently used one beyond this is
-# emptied.
-MAX_SIZES = 4
+# Runtime and memory size pairs kept filled. A new size takes the place of the least
+# recently used one only when that one has been unused for SIZE_IDLE_SECONDS: sizes in
+# rotation beyond this number then keep their places instead of replacing each other
+# before any process is used.
+MAX_SIZES = 6
+SIZE_IDLE_SECONDS = 60.0
 # Cold starts of one size within DEMAND_WINDOW_SECONDS raise the count kept for it, up to
 # MAX_PER_SIZE, for DEMAND_HOLD_SECONDS: the next burst of the same width then finds a
 # process for each of its calls.
@@ -50,15 +53,18 @@ class Prestarter:
         slots_dir: Path,
         per_size: int,
         log_max_bytes: int,
+        max_total: int = MAX_SIZES * MAX_PER_SIZE,
     ) -> None:
         self.runtimes = runtimes
         self.sandbox = sandbox
         self.slots_dir = slots_dir
         self.per_size = per_size
+        # Processes ready at once, across sizes; they are not counted as instances.
+        self.max_total = max_total
         self.log_max_bytes = log_max_bytes
         self._ready: dict[SizeKey, collections.deque[Instance]] = collections.defaultdict(collections.deque)
-        # Sizes in recent use, least recent first.
-        self._sizes: collections.OrderedDict[SizeKey, None] = collections.OrderedDict()
+        # Sizes in recent use with the time of their last use, least recent first.
+        self._sizes: collections.OrderedDict[SizeKey, float] = collections.OrderedDict()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._slot_numbers = itertools.count(1)
@@ -79,7 +85,7 @@ class Prestarter:
         # Filled at start, before the first function: each runtime at the default memoryMb.
         for name, runtime in self.runtimes.items():
             if runtime.available:
-                self._sizes[(name, DEFAULT_MEMORY_MB)] = None
+                self._sizes[(name, DEFAULT_MEMORY_MB)] = time.monotonic()
         self._task = asyncio.create_task(self._refill(), name="prestart-refill")
         self._wake.set()
 
@@ -137,19 +143,27 @@ class Prestarter:
             self._raised[key] = (min(MAX_PER_SIZE, max(raised, len(takes))), now + DEMAND_HOLD_SECONDS)
 
     def _note(self, key: SizeKey) -> None:
+        now = time.monotonic()
         if key in self._sizes:
+            self._sizes[key] = now
             self._sizes.move_to_end(key)
             return
-        self._sizes[key] = None
-        while len(self._sizes) > MAX_SIZES:
-            dropped, _ = self._sizes.popitem(last=False)
-            self._takes.pop(dropped, None)
-            self._raised.pop(dropped, None)
-            for instance in self._ready.pop(dropped, ()):
+        if len(self._sizes) >= MAX_SIZES:
+            oldest, last_used = next(iter(self._sizes.items()))
+            if now - last_used < SIZE_IDLE_SECONDS:
+                return
+            del self._sizes[oldest]
+            self._takes.pop(oldest, None)
+            self._raised.pop(oldest, None)
+            for instance in self._ready.pop(oldest, ()):
                 instance.stop()
+        self._sizes[key] = now
 
     def _short(self) -> SizeKey | None:
-        """Return the most recently used size with fewer ready instances than wanted."""
+        """Return the most recently used size with fewer ready instances than its count,
+        or None when every size is full or the processes ready reach `max_total`."""
+        if sum(len(ready) for ready in self._ready.values()) >= self.max_total:
+            return None
         for key in reversed(self._sizes):
             ready = self._ready[key]
             for instance in [i for i in ready if not i.alive]:
@@ -205,33 +219,52 @@ class Prestarter:
 # Entries of a code directory up to which linking runs on the event loop: a few hundred
 # microseconds at most, less than a hop to a worker thread.
 _INLINE_ENTRIES = 64
-# Code directories whose entry lists are kept; a version's code never changes.
+# Entries above which a cold start binds the code into a new instance instead: linking
+# costs about 20 µs per entry, a bind mount the same at any size.
+MAX_LINKED_ENTRIES = 1000
+# Code directories whose entry lists are kept.
 _MANIFESTS_KEPT = 1024
+
+Manifest = list[tuple[str, bool]]
 
 
 class CodeLinker:
-    """Fills slots with hard links to code directories. Each directory is walked once; its
-    list of entries is kept, so later links of the same version only create entries."""
+    """Fills slots with hard links to code directories. Each directory is walked once and
+    its list of entries kept, so later links of the same version only create entries."""
 
     def __init__(self) -> None:
-        self._manifests: collections.OrderedDict[Path, list[tuple[str, bool]]] = collections.OrderedDict()
+        # Keyed by the directory's identity as well as its path: a failed update removes
+        # its directory, and the next attempt creates another at the same path.
+        self._manifests: collections.OrderedDict[tuple[Path, int, int, int], Manifest] = collections.OrderedDict()
 
-    async def link(self, source: Path, target: Path) -> None:
-        manifest = self._manifests.get(source)
-        if manifest is None:
+    async def entries(self, source: Path) -> Manifest | None:
+        """Return the entries under `source`, or None when it cannot be read."""
+        try:
+            info = os.stat(source)
+        except OSError:
+            return None
+        key = (source, info.st_dev, info.st_ino, info.st_ctime_ns)
+        manifest = self._manifests.get(key)
+        if manifest is not None:
+            self._manifests.move_to_end(key)
+            return manifest
+        try:
             manifest = await asyncio.to_thread(_manifest, source)
-            self._manifests[source] = manifest
-            if len(self._manifests) > _MANIFESTS_KEPT:
-                self._manifests.popitem(last=False)
-        else:
-            self._manifests.move_to_end(source)
+        except OSError:
+            return None
+        self._manifests[key] = manifest
+        if len(self._manifests) > _MANIFESTS_KEPT:
+            self._manifests.popitem(last=False)
+        return manifest
+
+    async def link(self, source: Path, target: Path, manifest: Manifest) -> None:
         if len(manifest) <= _INLINE_ENTRIES:
             _apply(source, target, manifest)
         else:
             await asyncio.to_thread(_apply, source, target, manifest)
 
 
-def _manifest(source: Path) -> list[tuple[str, bool]]:
+def _manifest(source: Path) -> Manifest:
     """Return the entries under `source` as (relative path, is a real directory), each
     directory before its contents."""
     entries = []
@@ -245,7 +278,7 @@ def _manifest(source: Path) -> list[tuple[str, bool]]:
     return entries
 
 
-def _apply(source: Path, target: Path, manifest: list[tuple[str, bool]]) -> None:
+def _apply(source: Path, target: Path, manifest: Manifest) -> None:
     for relative, is_directory in manifest:
         origin = os.path.join(source, relative)
         destination = os.path.join(target, relative)
