@@ -78,6 +78,9 @@ class LoadOutcome:
     init_ms: float
     error: dict[str, Any] | None
     logs: list[LogRecord] = field(default_factory=list)
+    # False when the instance had exited before it could receive the load message, so
+    # that no code of the function ran: another instance can safely try again.
+    delivered: bool = True
 
 
 class LogCollector:
@@ -236,7 +239,7 @@ class Instance:
             error = self._failure_body(kind, header, timeout, during="initialisation")
         logs = self._take_logs()
         self.stop()
-        return LoadOutcome(False, init_ms, error, logs)
+        return LoadOutcome(False, init_ms, error, logs, delivered=not header.get("undelivered"))
 
     async def invoke(self, request_id: str, event: bytes, timeout: float) -> InvocationOutcome:
         self._transition(InstanceState.BUSY)
@@ -359,12 +362,13 @@ class Instance:
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
         if self.exit_status is not None:
-            return {"t": "exited", "status": self.exit_status}, b""
+            return {"t": "exited", "status": self.exit_status, "undelivered": True}, b""
+        undelivered = False
         try:
             await self._write(encode(header, payload))
         except OSError:
             # The instance closed its end: it is exiting, and _watch_exit reports how.
-            pass
+            undelivered = True
         # A plain timer on the loop: asyncio.wait_for costs a task and several callbacks
         # per call, a measurable share of a warm invocation.
         timer = loop.call_later(timeout, self._resolve, _TIMED_OUT, b"")
@@ -375,6 +379,8 @@ class Instance:
             self._waiter = None
         if answer[0] is _TIMED_OUT:
             self.stop()
+        if undelivered:
+            answer = ({**answer[0], "undelivered": True}, answer[1])
         return answer
 
     async def _write(self, data: bytes) -> None:
