@@ -135,3 +135,42 @@ def test_stopped_zygote_does_not_hang_cold_starts(tmp_path: Path) -> None:
                     os.kill(zygote, signal.SIGCONT)
     finally:
         server.stop()
+
+
+SPAWN_PY = '''
+import multiprocessing
+import os
+import signal
+
+def handler(event, context):
+    if event.get("interrupt_init"):
+        os.kill(1, signal.SIGINT)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.map(abs, [-4])
+'''
+
+
+def test_multiprocessing_spawn_works(api: Api, unique_name: str) -> None:
+    # The children of the spawn method start from the main module's file, which must be
+    # the bootstrap's, as when it is executed.
+    function = api.deploy(unique_name, "python3.12", "handler.handler",
+                          make_zip({"handler.py": SPAWN_PY}), timeoutSeconds=30)
+    response = api.invoke(function["id"], {})
+    assert response.status_code == 200, response.text
+    assert response.json() == [4]
+
+
+def test_sigint_to_init_is_ignored(api: Api, unique_name: str) -> None:
+    function = api.deploy(unique_name, "python3.12", "handler.handler",
+                          make_zip({"handler.py": SPAWN_PY}), timeoutSeconds=30)
+    assert api.invoke(function["id"], {"interrupt_init": True}).status_code == 200
+    # The instance is still there: the next call is warm.
+    response = api.invoke(function["id"], {})
+    assert response.status_code == 200, response.text
+    request_id = response.headers["x-rocketstack-request-id"]
+    deadline = time.monotonic() + 10
+    reports: list[dict[str, object]] = []
+    while not reports and time.monotonic() < deadline:
+        reports = api.logs(function["id"], requestId=request_id)["reports"]
+        time.sleep(0.05)
+    assert reports[0]["initDurationMs"] is None

@@ -160,6 +160,9 @@ def _become_instance(request, fds, leave):
     step = "leave the zygote"
     try:
         leave()
+        # An init ignores signals it has no handler for when they come from inside its
+        # namespace: a handler cannot stop its instance's PID 1 with SIGINT.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         step = "place descriptors"
         error_fd = _place_fds(request["fds"], fds)
         os.setsid()
@@ -237,17 +240,26 @@ def _init(runtime):
 
 
 def run_runtime(request):
-    """Run the bootstrap in this process as an exec'd instance would."""
+    """Run the bootstrap in this process as an executed instance would."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(request["env"])
     argv = request["argv"]
     sys.argv = argv[argv.index("-S") + 1 :] if "-S" in argv else argv[1:]
+    # The request names host paths, the uid and the cgroups: nothing of it stays readable.
+    request.clear()
     python_bootstrap.IN_FD = int(sys.argv[1])
     python_bootstrap.OUT_FD = int(sys.argv[2])
     sys.path[:] = _PRISTINE_PATH
     for name in [name for name in sys.modules if name == "rocketstack" or name.startswith("rocketstack.")]:
         del sys.modules[name]
+    # The bootstrap becomes the main module of a script, so that multiprocessing's spawn
+    # and forkserver methods start their children from its file, as they do when the
+    # bootstrap is executed.
+    python_bootstrap.__name__ = "__main__"
+    python_bootstrap.__spec__ = None
     sys.modules["__main__"] = python_bootstrap
+    gc.collect()
     python_bootstrap.main()
 
 
