@@ -30,9 +30,9 @@ from rocketstack.sandbox.base import Sandbox
 log = logging.getLogger(__name__)
 
 # Runtime and memory size pairs kept filled. A new size takes the place of the least
-# recently used one only when that one has been unused for SIZE_IDLE_SECONDS: sizes in
-# rotation beyond this number then keep their places instead of replacing each other
-# before any process is used.
+# recently used one only when that one has been unused for SIZE_IDLE_SECONDS. Sizes in
+# rotation beyond this number therefore keep their places, instead of replacing each
+# other before any of their processes is used.
 MAX_SIZES = 6
 SIZE_IDLE_SECONDS = 60.0
 # Cold starts of one size within DEMAND_WINDOW_SECONDS raise the count kept for it, up to
