@@ -22,7 +22,7 @@ from rocketstack.runtime.instance import (
     LoadOutcome,
     Outcome,
 )
-from rocketstack.runtime.prestart import MAX_LINKED_ENTRIES, CodeLinker, Prestarter
+from rocketstack.runtime.prestart import MAX_LINKED_ENTRIES, MAX_PER_SIZE, CodeLinker, Prestarter
 from rocketstack.runtime.runtimes import RuntimeInfo
 from rocketstack.runtime.spec import FunctionSpec
 from rocketstack.sandbox.base import Sandbox
@@ -71,8 +71,9 @@ class InstancePool:
             settings.data_dir / "slots",
             settings.prestarted_per_size,
             settings.log_max_bytes_per_invocation,
-            # Waiting processes cost memory as instances do: a quarter of the instance cap.
-            max_total=max(settings.prestarted_per_size, settings.max_instances // 4),
+            # Waiting processes cost memory as instances do: a quarter of the instance cap,
+            # and at least enough for one burst of the widest size.
+            max_total=max(MAX_PER_SIZE, settings.prestarted_per_size, settings.max_instances // 4),
         )
 
     def start(self) -> None:

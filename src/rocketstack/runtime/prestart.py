@@ -161,16 +161,24 @@ class Prestarter:
 
     def _short(self) -> SizeKey | None:
         """Return the most recently used size with fewer ready instances than its count,
-        or None when every size is full or the processes ready reach `max_total`."""
-        if sum(len(ready) for ready in self._ready.values()) >= self.max_total:
-            return None
+        or None when every size is full. At `max_total` processes ready, one of a less
+        recently used size stops to make room, or None is returned when there is none."""
         for key in reversed(self._sizes):
             ready = self._ready[key]
             for instance in [i for i in ready if not i.alive]:
                 ready.remove(instance)
                 instance.stop()
-            if len(ready) < self.target_count(*key):
+            if len(ready) >= self.target_count(*key):
+                continue
+            if sum(len(r) for r in self._ready.values()) < self.max_total:
                 return key
+            for older in self._sizes:
+                if older == key:
+                    return None
+                if self._ready[older]:
+                    self._ready[older].pop().stop()
+                    return key
+            return None
         return None
 
     async def _refill(self) -> None:
