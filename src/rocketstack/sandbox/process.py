@@ -67,21 +67,60 @@ def _apply_rlimits(pid: int, spec: LaunchSpec) -> None:
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (size, size))
 
 
-class LocalProcess(SandboxedProcess):
+class GroupedProcess(SandboxedProcess):
+    """An instance whose processes are in a cgroup, when the host has one, and that is
+    followed through a pidfd: what the backends' processes have in common."""
+
+    def __init__(
+        self,
+        pid: int,
+        pidfd: int,
+        group: InstanceGroup | None,
+        on_release: Callable[[], None] | None = None,
+    ) -> None:
+        self.pid = pid
+        self.group = group
+        self._pidfd = pidfd
+        self._on_release = on_release
+        self._final_peak_mb: int | None = None
+
+    def max_memory_used_mb(self) -> int | None:
+        if self._final_peak_mb is not None:
+            return self._final_peak_mb
+        return self.group.peak_mb() if self.group is not None else None
+
+    def out_of_memory(self) -> bool:
+        return self.group is not None and self.group.oom_killed()
+
+    def pids(self) -> list[int]:
+        return self.group.procs() if self.group is not None else [self.pid]
+
+    def release(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if self.group is not None:
+            self.group.kill_all()
+            # Kept for a report that is written after the group is gone.
+            self._final_peak_mb = self.group.peak_mb()
+            self.group.remove()
+            self.group = None
+        if self._on_release is not None:
+            callback, self._on_release = self._on_release, None
+            callback()
+
+
+class LocalProcess(GroupedProcess):
     def __init__(
         self,
         process: subprocess.Popen[bytes],
         group: InstanceGroup | None,
         on_release: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__(process.pid, os.pidfd_open(process.pid), group, on_release)
         self.process = process
-        self._on_release = on_release
-        self._final_peak_mb: int | None = None
-        self.pid = process.pid
-        self.group = group
         self._killed = False
         self._returncode: int | None = None
-        self._pidfd = os.pidfd_open(process.pid)
 
     async def wait(self) -> int:
         if self._returncode is not None:
@@ -109,10 +148,10 @@ class LocalProcess(SandboxedProcess):
         self._killed = True
 
     def max_memory_used_mb(self) -> int | None:
-        if self._final_peak_mb is not None:
-            return self._final_peak_mb
-        if self.group is not None:
-            return self.group.peak_mb()
+        peak = super().max_memory_used_mb()
+        if peak is not None or self.group is not None:
+            return peak
+        # Without cgroups: the peak resident set of the main process.
         try:
             with open(f"/proc/{self.pid}/status", "rb") as status:
                 for line in status:
@@ -121,23 +160,3 @@ class LocalProcess(SandboxedProcess):
         except OSError:
             return None
         return None
-
-    def out_of_memory(self) -> bool:
-        return self.group is not None and self.group.oom_killed()
-
-    def pids(self) -> list[int]:
-        return self.group.procs() if self.group is not None else [self.pid]
-
-    def release(self) -> None:
-        if self._pidfd >= 0:
-            os.close(self._pidfd)
-            self._pidfd = -1
-        if self.group is not None:
-            self.group.kill_all()
-            # Kept for a report that is written after the group is gone.
-            self._final_peak_mb = self.group.peak_mb()
-            self.group.remove()
-            self.group = None
-        if self._on_release is not None:
-            callback, self._on_release = self._on_release, None
-            callback()

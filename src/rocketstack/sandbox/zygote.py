@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from rocketstack.sandbox.base import SandboxedProcess
 from rocketstack.sandbox.cgroups import InstanceGroup
+from rocketstack.sandbox.process import GroupedProcess
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class Zygote:
         self._replies.clear()
 
 
-class ForkedProcess(SandboxedProcess):
+class ForkedProcess(GroupedProcess):
     """An instance forked by a zygote: PID 1 of its own namespace, so killing it ends
     every process of the instance."""
 
@@ -164,13 +164,9 @@ class ForkedProcess(SandboxedProcess):
         group: InstanceGroup | None,
         on_release: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__(pid, pidfd, group, on_release)
         self.zygote = zygote
-        self.pid = pid
-        self.group = group
-        self._pidfd = pidfd
-        self._on_release = on_release
         self._returncode: int | None = None
-        self._final_peak_mb: int | None = None
         self._status = zygote.exit_status(pid)
 
     async def wait(self) -> int:
@@ -201,28 +197,3 @@ class ForkedProcess(SandboxedProcess):
         if self._pidfd >= 0 and not self._status.done():
             with contextlib.suppress(ProcessLookupError, OSError):
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-
-    def max_memory_used_mb(self) -> int | None:
-        if self._final_peak_mb is not None:
-            return self._final_peak_mb
-        return self.group.peak_mb() if self.group is not None else None
-
-    def out_of_memory(self) -> bool:
-        return self.group is not None and self.group.oom_killed()
-
-    def pids(self) -> list[int]:
-        return self.group.procs() if self.group is not None else [self.pid]
-
-    def release(self) -> None:
-        if self._pidfd >= 0:
-            os.close(self._pidfd)
-            self._pidfd = -1
-        if self.group is not None:
-            self.group.kill_all()
-            # Kept for a report that is written after the group is gone.
-            self._final_peak_mb = self.group.peak_mb()
-            self.group.remove()
-            self.group = None
-        if self._on_release is not None:
-            callback, self._on_release = self._on_release, None
-            callback()
