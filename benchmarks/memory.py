@@ -82,12 +82,12 @@ class InstanceTree:
 
 
 def instance_trees(server_pid: int) -> list[InstanceTree]:
-    """Every instance below the server. An instance starts as a child of the server or of
-    a zygote (a child of the server whose command names a zygote), which is left out."""
+    """Return every instance below the server. An instance is a child of the server or of
+    a zygote (a child of the server whose command names a zygote); zygotes are left out."""
     tree = children_map()
     roots: list[int] = []
     for child in tree.get(server_pid, []):
-        if b"zygote" in _cmdline(child):
+        if b"zygote" in cmdline(child):
             roots.extend(tree.get(child, []))
         else:
             roots.append(child)
@@ -115,7 +115,8 @@ def instance_trees(server_pid: int) -> list[InstanceTree]:
     return found
 
 
-def _cmdline(pid: int) -> bytes:
+def cmdline(pid: int) -> bytes:
+    """Return the process's command line, NUL-separated, or b"" when it is gone."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as file:
             return file.read()

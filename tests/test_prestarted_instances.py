@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.memory import children_map, cmdline
 from tests.harness import Api, Server, make_zip
 from tests.lifecycle_support import wait_update
 
@@ -50,43 +51,21 @@ exports.handler = async (event, context) => {
 '''
 
 
-def _tree() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
-        except OSError:
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    return children
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as file:
-            return file.read()
-    except OSError:
-        return b""
-
-
 def _instances(server: Server) -> dict[str, int]:
     """Count the instances below the server per runtime. Each is a child of the zygote (or
     of the server, when an instance was started without it): a fork of the zygote for
     Python, and tini running the Node bootstrap for Node."""
     assert server.process is not None
-    tree = _tree()
+    tree = children_map()
     roots = []
     for child in tree.get(server.process.pid, []):
-        if b"python_zygote" in _cmdline(child):
+        if b"python_zygote" in cmdline(child):
             roots.extend(tree.get(child, []))
         else:
             roots.append(child)
     counts = {"python": 0, "node": 0}
     for root in roots:
-        command = _cmdline(root)
+        command = cmdline(root)
         if b"node_bootstrap" in command:
             counts["node"] += 1
         elif b"python_zygote" in command:
@@ -240,7 +219,7 @@ def test_nested_code_and_symlinks_in_a_waiting_process(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_update_after_a_failed_one_sees_its_new_files(api: Api, unique_name: str) -> None:
+def test_update_after_failed_update(api: Api, unique_name: str) -> None:
     # The failed update's version number and code directory are used again by the next
     # update, whose files must be the ones linked into the instance that loads it.
     function = api.deploy(unique_name, "python3.12", "main.handler",
@@ -276,13 +255,13 @@ def test_waiting_process_killed_from_outside(tmp_path: Path) -> None:
     try:
         assert _wait_for(server, {"python": 2, "node": 2}) == {"python": 2, "node": 2}
         assert server.process is not None
-        tree = _tree()
-        (zygote,) = [c for c in tree[server.process.pid] if b"python_zygote" in _cmdline(c)]
-        waiting = [c for c in tree.get(zygote, []) if b"python_zygote" in _cmdline(c)]
+        tree = children_map()
+        (zygote,) = [c for c in tree[server.process.pid] if b"python_zygote" in cmdline(c)]
+        waiting = [c for c in tree.get(zygote, []) if b"python_zygote" in cmdline(c)]
         for pid in waiting:
             os.kill(pid, signal.SIGKILL)
-        # The first calls find the killed processes before their exits are noticed; none of
-        # the function's code ran in them, so new instances take the calls.
+        # The first calls may find the killed processes before their exits are read. None
+        # of the function's code ran in them, so new instances take the calls.
         with server.client() as api:
             function = api.deploy("after-kill", "python3.12", "handler.handler",
                                   make_zip({"handler.py": PROBE_PY}))

@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+from benchmarks.memory import children_map, cmdline
 from tests.harness import Api, Server, make_zip
 
 EXIT_PY = '''
@@ -23,34 +24,7 @@ def handler(event, context):
 
 def _zygotes(server: Server) -> list[int]:
     assert server.process is not None
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as file:
-                command = file.read()
-        except OSError:
-            continue
-        if parent == server.process.pid and b"python_zygote" in command:
-            found.append(int(entry))
-    return found
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                if int(stat.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
+    return [child for child in children_map().get(server.process.pid, []) if b"python_zygote" in cmdline(child)]
 
 
 def _running(pid: int) -> bool:
@@ -96,7 +70,7 @@ def test_killed_zygote_is_replaced(tmp_path: Path) -> None:
             function = api.deploy("survivor", "python3.12", "handler.handler", make_zip({"handler.py": EXIT_PY}))
             assert api.invoke(function["id"], {}).status_code == 200
             (zygote,) = _zygotes(server)
-            instances = _children(zygote)
+            instances = children_map().get(zygote, [])
             assert instances
             os.kill(zygote, signal.SIGKILL)
             # Its instances die with it.
