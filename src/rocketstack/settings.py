@@ -55,8 +55,8 @@ class Settings:
     # Instances (idle or busy) on this node; least recently used idle ones stop first.
     max_instances: int = 256
     # Processes kept started and confined ahead of need, per runtime and memory size in
-    # recent use; a cold start takes one of them instead of starting a runtime. 0 turns
-    # this off.
+    # recent use. A cold start takes one of them instead of starting a runtime, and 0
+    # turns this off.
     prestarted_per_size: int = 2
     # Bytes of log output kept per invocation before a truncation marker is stored.
     log_max_bytes_per_invocation: int = 1024 * 1024

@@ -189,7 +189,7 @@ class Prestarter:
                 try:
                     instance = await self._start_one(*key)
                 except OSError as error:
-                    log.warning("could not pre-start a %s instance: %s", key[0], error)
+                    log.warning("pre-starting a %s instance failed: %s", key[0], error)
                     instance = None
                 if instance is None:
                     # The runtime cannot start now; the next cold start tries again.
@@ -219,7 +219,7 @@ class Prestarter:
         instance = Instance(placeholder, self.runtimes[runtime], self.sandbox, self.log_max_bytes, slot=slot)
         failure = await instance.spawn(background=True)
         if failure is not None:
-            log.warning("could not pre-start a %s instance: %s", runtime, (failure.error or {}).get("errorMessage"))
+            log.warning("pre-starting a %s instance failed: %s", runtime, (failure.error or {}).get("errorMessage"))
             return None
         return instance
 

@@ -199,7 +199,7 @@ class NamespaceSandbox(Sandbox):
                 zygote.close()
                 zygote.start()
             except OSError as error:
-                log.warning("cannot start the zygote %s, executing instances instead: %s", argv[-1], error)
+                log.warning("starting the zygote %s failed, so instances are executed instead: %s", argv[-1], error)
                 return None
         return zygote
 
